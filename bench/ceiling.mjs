@@ -1,0 +1,226 @@
+// The ceiling of the extra rows of `npm run bench` (bench/row-server.mjs): the same
+// essential work as the main row's ceiling (bench/server.mjs), with the backend
+// swapped. Per request: SHA-256 of the presented token -> ONE indexed lookup by hash
+// on the backend -> validity checks -> the library's default claims signed ES256 with
+// jose SignJWT and a KeyObject imported once -> HMAC-SHA-512 successor (as the library
+// derives it), SHA-256 of it -> ONE write of the successor's row on the backend.
+// No library code: the tables/indexes come from the library's own first migration, so
+// the write maintains the same indexes as ours.
+//
+// Backends (each `find(hash)` returns a plain row or undefined, `insert(row)` writes one):
+//   sqlite    better-sqlite3, IMMEDIATE transaction with one INSERT (same as bench/server.mjs)
+//   postgres  pg Pool (default size, as the store's), SELECT by hash + one INSERT
+//   mysql     mysql2 pool (default size, as the store's), SELECT by hash + one INSERT
+//   redis     ioredis, HGETALL + one Lua script doing HSET of the record's fields + PEXPIREAT
+//   mongo     mongodb driver, findOne by tokenHash + one insertOne (same 5 indexes as ours)
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+
+export const TTL_SECONDS = 2_592_000; // the library's default refresh-token ttl
+export const TOKEN_TTL_SECONDS = 3600; // the library's default access-token ttl
+const RETENTION_MARGIN_MS = 60_000; // Redis: keep a record a little past its validity, like the store
+
+const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * The ceiling's refresh and setup issue over one backend.
+ * `refresh(presented, userAgent, ip)` resolves the answer body, or null for a 401.
+ */
+export function createCeiling({ backend, user, key }) {
+  const secret = randomBytes(32).toString('hex');
+  const usersById = new Map([[user.id, user]]);
+  const rowOf = (tokenHash, familyId, generation, nowMs, client) => ({
+    id: randomUUID(),
+    token_hash: tokenHash,
+    user_id: user.id,
+    user_identifier: user.identifier,
+    family_id: familyId,
+    generation,
+    valid_until: nowMs + TTL_SECONDS * 1000,
+    created_at: nowMs,
+    user_agent: client.userAgent,
+    ip: client.ip,
+  });
+
+  async function refresh(presented, userAgent, ip) {
+    if (typeof presented !== 'string' || presented.length === 0 || presented.length > 512) return null;
+    const row = await backend.find(sha256(presented));
+    const nowMs = Date.now();
+    if (row === undefined || row.revoked || row.rotated || row.valid_until <= nowMs) return null;
+    const owner = usersById.get(row.user_id);
+    if (owner === undefined) return null;
+    const iat = Math.floor(nowMs / 1000);
+    const claims = { roles: [...owner.roles], sub: owner.id, jti: randomUUID(), username: owner.identifier, iat, exp: iat + TOKEN_TTL_SECONDS };
+    const generation = row.generation + 1;
+    const next = createHmac('sha512', secret).update(presented).update('\0').update(row.family_id).update('\0').update(String(generation)).digest('hex');
+    const client = { userAgent: userAgent ?? row.user_agent, ip: ip ?? row.ip };
+    await backend.insert(rowOf(sha256(next), row.family_id, generation, nowMs, client));
+    const token = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'JWT' }).sign(key);
+    return { token, refresh_token: next };
+  }
+
+  async function issue(n) {
+    const nowMs = Date.now();
+    const tokens = [];
+    for (let i = 0; i < Math.min(Number(n) || 1, 10_000); i++) {
+      const token = randomBytes(64).toString('hex');
+      await backend.insert(rowOf(sha256(token), randomUUID(), 0, nowMs, { userAgent: null, ip: '127.0.0.1' }));
+      tokens.push(token);
+    }
+    return tokens;
+  }
+
+  return { refresh, issue };
+}
+
+// ---- backends ---------------------------------------------------------------
+
+const COLUMNS = ['id', 'token_hash', 'user_id', 'user_identifier', 'family_id', 'generation', 'valid_until', 'family_deadline', 'created_at', 'last_used_at', 'rotated_at', 'successor_hash', 'revoked_at', 'user_agent', 'ip'];
+const full = (row) => ({ family_deadline: null, last_used_at: null, rotated_at: null, successor_hash: null, revoked_at: null, ...row });
+const plain = (row, toMs = (v) => v) =>
+  row === undefined || row === null
+    ? undefined
+    : {
+        user_id: row.user_id,
+        family_id: row.family_id,
+        generation: Number(row.generation),
+        valid_until: toMs(row.valid_until),
+        revoked: row.revoked_at !== null && row.revoked_at !== undefined,
+        rotated: row.rotated_at !== null && row.rotated_at !== undefined,
+        user_agent: row.user_agent ?? null,
+        ip: row.ip ?? null,
+      };
+
+/** better-sqlite3, same pragmas and transaction as the main row's ceiling. */
+export async function sqliteBackend({ dir }) {
+  const { default: Database } = await import('better-sqlite3');
+  const { sqliteMigrations } = await import('../dist/stores/sqlite-migrations.js');
+  const db = new Database(join(dir, 'ceiling.sqlite'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  for (const migration of sqliteMigrations) db.exec(migration.up('ceiling_tokens'));
+  const find = db.prepare('SELECT * FROM "ceiling_tokens" WHERE token_hash = ?');
+  const insert = db.prepare(`INSERT INTO "ceiling_tokens" (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`);
+  const write = db.transaction((row) => insert.run(row));
+  return {
+    find: (hash) => plain(find.get(hash)),
+    insert: (row) => void write.immediate(full(row)),
+    close: async () => db.close(),
+  };
+}
+
+/** node-postgres, table from the store's migration 1 in the run's own schema. */
+export async function postgresBackend({ url, schema }) {
+  const { default: pg } = await import('pg');
+  const { postgresMigrations } = await import('../dist/stores/postgres-migrations.js');
+  const pool = new pg.Pool({ connectionString: url });
+  await pool.query(postgresMigrations[0].up({ schema, table: 'ceiling_tokens' }));
+  const table = `"${schema}"."ceiling_tokens"`;
+  const findSql = `SELECT user_id, family_id, generation, (extract(epoch from valid_until) * 1000)::float8 AS valid_until,
+    revoked_at, rotated_at, user_agent, ip FROM ${table} WHERE token_hash = $1`;
+  const insertSql = `INSERT INTO ${table} (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c, i) => (['valid_until', 'created_at'].includes(c) ? `to_timestamp($${i + 1}::float8 / 1000)` : `$${i + 1}`)).join(', ')})`;
+  return {
+    find: async (hash) => plain((await pool.query({ name: 'ceiling-find', text: findSql, values: [hash] })).rows[0]),
+    insert: async (row) => {
+      const r = full(row);
+      await pool.query({ name: 'ceiling-insert', text: insertSql, values: COLUMNS.map((c) => r[c]) });
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** mysql2, table from the store's migration 1 in the run's own database. */
+export async function mysqlBackend({ url }) {
+  const { default: mysql } = await import('mysql2/promise');
+  const { mysqlMigrations } = await import('../dist/stores/mysql-migrations.js');
+  const pool = mysql.createPool({ uri: url, timezone: 'Z' });
+  for (const sql of mysqlMigrations[0].up('ceiling_tokens')) await pool.query(sql);
+  const insertSql = `INSERT INTO ceiling_tokens (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
+  return {
+    find: async (hash) => {
+      const [rows] = await pool.execute('SELECT user_id, family_id, generation, valid_until, revoked_at, rotated_at, user_agent, ip FROM ceiling_tokens WHERE token_hash = ?', [hash]);
+      return plain(rows[0], (v) => (v instanceof Date ? v.getTime() : Date.parse(`${v}Z`)));
+    },
+    insert: async (row) => {
+      const r = full({ ...row, valid_until: new Date(row.valid_until), created_at: new Date(row.created_at) });
+      await pool.execute(insertSql, COLUMNS.map((c) => r[c]));
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** ioredis, one hash per record like the store's (`<prefix>ceiling:token:<hash>`). */
+export async function redisBackend({ url, keyPrefix }) {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(url, { lazyConnect: true });
+  await client.connect();
+  client.defineCommand('ceilingInsert', {
+    numberOfKeys: 1,
+    // One round trip: the record's fields, then its expiry.
+    lua: "redis.call('HSET', KEYS[1], unpack(ARGV, 2)) redis.call('PEXPIREAT', KEYS[1], ARGV[1]) return 1",
+  });
+  const keyOf = (hash) => `${keyPrefix}ceiling:token:${hash}`;
+  return {
+    find: async (hash) => {
+      const fields = await client.hgetall(keyOf(hash));
+      return Object.keys(fields).length === 0 ? undefined : plain(fields, Number);
+    },
+    insert: async (row) => {
+      const fields = Object.entries(row).flatMap(([k, v]) => (v === null ? [] : [k, String(v)]));
+      await client.ceilingInsert(keyOf(row.token_hash), row.valid_until + RETENTION_MARGIN_MS, ...fields);
+    },
+    close: async () => void client.disconnect(),
+  };
+}
+
+/** mongodb driver, collection with the store's migration-1 indexes, documents shaped like the store's. */
+export async function mongoBackend({ url, databaseName }) {
+  const { MongoClient } = await import('mongodb');
+  const { mongoMigrations } = await import('../dist/stores/mongodb.js');
+  const client = new MongoClient(url);
+  await client.connect();
+  const db = client.db(databaseName);
+  await mongoMigrations[0].up(db, 'ceiling_tokens');
+  const tokens = db.collection('ceiling_tokens');
+  return {
+    find: async (hash) => {
+      const doc = await tokens.findOne({ tokenHash: hash });
+      if (doc === null) return undefined;
+      return {
+        user_id: doc.userId,
+        family_id: doc.familyId,
+        generation: doc.generation,
+        valid_until: doc.validUntil.getTime(),
+        revoked: doc.revokedAt != null,
+        rotated: doc.rotatedAt != null,
+        user_agent: doc.userAgent ?? null,
+        ip: doc.ip ?? null,
+      };
+    },
+    insert: async (row) => {
+      const validUntil = new Date(row.valid_until);
+      await tokens.insertOne({
+        id: row.id,
+        tokenHash: row.token_hash,
+        userId: row.user_id,
+        userIdentifier: row.user_identifier,
+        familyId: row.family_id,
+        generation: row.generation,
+        validUntil,
+        familyDeadline: null,
+        createdAt: new Date(row.created_at),
+        lastUsedAt: null,
+        rotatedAt: null,
+        successorHash: null,
+        revokedAt: null,
+        userAgent: row.user_agent,
+        ip: row.ip,
+        expiresAt: new Date(validUntil.getTime()),
+      });
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,71 @@
+import { All, Controller, Inject, Req, Res, type Type } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JwtRefresh } from '../../create-jwt-refresh.js';
+import { NotFoundError } from '../../errors.js';
+import { errorResponse } from '../../http/error-response.js';
+import { bodyFromParsed, readNodeBody } from '../../http/node-body.js';
+import { writeNodeParts } from '../../http/node-response.js';
+import { toCoreRequest, toResponseParts, type ResponseParts } from '../../http/response-parts.js';
+import { JWT_REFRESH } from './tokens.js';
+
+/** An Express request as Nest hands it to a controller. */
+interface ExpressRequest extends IncomingMessage {
+  body?: unknown;
+  ip?: string;
+}
+
+async function answerAt(jwtRefresh: JwtRefresh, path: string, req: ExpressRequest, res: ServerResponse): Promise<void> {
+  let parts: ResponseParts | null;
+  try {
+    const body = bodyFromParsed(req.body, req.headers['content-type'], req.headers['content-length']) ?? (await readNodeBody(req, jwtRefresh.config.maxBodyBytes));
+    // The configured path, whatever prefix Nest serves the route under: the core matches its own paths.
+    const url = path + new URL(req.url ?? '/', 'http://localhost').search;
+    parts = await jwtRefresh.handleToParts(toCoreRequest(req.method ?? 'GET', url, req.headers, body), { clientIp: req.ip ?? null });
+  } catch (error) {
+    parts = await toResponseParts(errorResponse(error, jwtRefresh.reportError));
+  }
+  writeNodeParts(res, parts ?? (await toResponseParts(errorResponse(new NotFoundError()))));
+}
+
+/**
+ * A controller serving the jwt-refresh routes at `routes`' paths (every method,
+ * so the core answers 405 with `Allow`), on the Express platform. For apps that
+ * want the routes in Nest's router: the app's global prefix, guards (e.g. a
+ * throttler on login) and interceptors apply to them, and tools that list
+ * controllers see them. Its answers are the core's, written directly.
+ *
+ * A class per call, as route paths are decorator metadata: build it from the
+ * same config as the instance, and turn the module's own routes off.
+ *
+ * @example
+ * ```ts
+ * @Module({
+ *   imports: [JwtRefreshModule.forRoot({ jwtRefresh, serveRoutes: false })],
+ *   controllers: [createJwtRefreshController(jwtRefresh.routes)],
+ * })
+ * class AppModule {}
+ * ```
+ */
+export function createJwtRefreshController(routes: ReadonlyArray<{ path: string }>): Type<object> {
+  class JwtRefreshController {
+    constructor(readonly jwtRefresh: JwtRefresh) {}
+  }
+  const { prototype } = JwtRefreshController;
+  [...new Set(routes.map((route) => route.path))].forEach((path, index) => {
+    const name = `route${index}`;
+    const descriptor: PropertyDescriptor = {
+      configurable: true,
+      writable: true,
+      value(this: JwtRefreshController, req: ExpressRequest, res: ServerResponse) {
+        return answerAt(this.jwtRefresh, path, req, res);
+      },
+    };
+    Object.defineProperty(prototype, name, descriptor);
+    Req()(prototype, name, 0);
+    Res()(prototype, name, 1);
+    All(path)(prototype, name, descriptor);
+  });
+  Inject(JWT_REFRESH)(JwtRefreshController, undefined, 0);
+  Controller()(JwtRefreshController);
+  return JwtRefreshController;
+}

@@ -1,0 +1,43 @@
+import { InvalidCredentialsError } from '../errors.js';
+import type { PasswordHasher } from './password-hasher.js';
+import type { User, UserChecker, UserProvider } from './user.js';
+
+/** What login needs to check a username and password. */
+export interface CredentialsContext {
+  readonly userProvider: UserProvider;
+  readonly userChecker: UserChecker;
+  readonly passwordHasher: PasswordHasher;
+  /** A hash of a random password, verified for unknown users so timing does not tell them apart. */
+  readonly timingDummy: Promise<string>;
+}
+
+/**
+ * Checks a username and password (SPEC §2) and returns the user.
+ *
+ * An unknown user and a wrong password get the same error after the same
+ * amount of hashing work. The user checker's pre-auth verdict is only revealed
+ * to a caller who knew the password, so "Account is disabled." is no oracle.
+ *
+ * @throws InvalidCredentialsError, or the user checker's error (e.g. AccountDisabledError)
+ */
+export async function authenticateCredentials(ctx: CredentialsContext, identifier: string, password: string): Promise<User> {
+  const user = await ctx.userProvider.loadUserByIdentifier(identifier);
+  if (user === null || user.passwordHash === undefined) {
+    await ctx.passwordHasher.verify(await ctx.timingDummy, password);
+    throw new InvalidCredentialsError();
+  }
+  let preAuthError: unknown = null;
+  try {
+    await ctx.userChecker.checkPreAuth(user);
+  } catch (error) {
+    preAuthError = error;
+  }
+  const valid = await ctx.passwordHasher.verify(user.passwordHash, password);
+  if (!valid) throw new InvalidCredentialsError();
+  if (preAuthError !== null) throw preAuthError;
+  await ctx.userChecker.checkPostAuth(user);
+  if (ctx.passwordHasher.needsRehash(user.passwordHash) && ctx.userProvider.upgradePassword !== undefined) {
+    await ctx.userProvider.upgradePassword(user, await ctx.passwordHasher.hash(password));
+  }
+  return user;
+}

@@ -1,0 +1,226 @@
+import { z } from 'zod';
+
+/**
+ * Every option of jwt-refresh, with its default and what it means, in ONE place.
+ * Names are camelCase; the config-file loader (`load-config-file.ts`) maps the
+ * PHP bundles' snake_case keys onto these.
+ */
+
+/** Signature algorithms accepted for access tokens (SPEC §1). `none` is not among them, ever. */
+export const SIGNATURE_ALGORITHMS = [
+  'HS256', 'HS384', 'HS512',
+  'RS256', 'RS384', 'RS512',
+  'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512',
+  'EdDSA',
+] as const;
+
+/** One of {@link SIGNATURE_ALGORITHMS}. */
+export type SignatureAlgorithm = (typeof SIGNATURE_ALGORITHMS)[number];
+
+/** Claims the library writes itself; an identifier under one of them would break verification or the blocklist. */
+const RESERVED_CLAIMS = new Set(['exp', 'iat', 'nbf', 'jti', 'iss', 'aud', 'roles', 'sid', 'auth_time']);
+
+const seconds = z.number().int().nonnegative();
+const positiveSeconds = z.number().int().positive();
+
+export const cookieSchema = z
+  .object({
+    /** Send and read the refresh token as a cookie (bundle: `cookie.enabled`). */
+    enabled: z.boolean().default(false),
+    /** SameSite attribute (bundle: `cookie.same_site`). */
+    sameSite: z.enum(['lax', 'strict', 'none']).default('lax'),
+    /** Path attribute (bundle: `cookie.path`). */
+    path: z.string().startsWith('/').default('/'),
+    /** Domain attribute; null leaves it out, so the cookie is host-only (bundle: `cookie.domain`). */
+    domain: z.string().min(1).nullable().default(null),
+    /** HttpOnly attribute (bundle: `cookie.http_only`). */
+    httpOnly: z.boolean().default(true),
+    /** Secure attribute (bundle: `cookie.secure`). */
+    secure: z.boolean().default(true),
+    /** Partitioned attribute, CHIPS (bundle: `cookie.partitioned`). */
+    partitioned: z.boolean().default(false),
+    /** Leave the refresh token out of the JSON body when it is set as a cookie (bundle: `cookie.remove_token_from_body`). */
+    removeTokenFromBody: z.boolean().default(true),
+    /**
+     * Cookie name prefix (RFC 6265bis §4.1.3): `__Host-` (requires `secure`, `path: '/'`, no `domain`)
+     * or `__Secure-` (requires `secure`); browsers enforce them, so we refuse a config that breaks them.
+     */
+    prefix: z.enum(['', '__Host-', '__Secure-']).default(''),
+    /**
+     * Header a request must carry (any non-empty value) when its refresh token comes from the cookie:
+     * a cross-site form cannot set a custom header, and a cross-origin fetch that sets one needs a CORS
+     * preflight the server does not grant. SameSite alone does not cover same-site subdomains. Null turns it off.
+     */
+    csrfHeader: z.string().min(1).nullable().default('x-requested-with'),
+  })
+  .strict()
+  .superRefine((cookie, context) => {
+    if (cookie.prefix !== '' && !cookie.secure) {
+      context.addIssue({ code: 'custom', path: ['secure'], message: `must be true with the ${cookie.prefix} prefix` });
+    }
+    if (cookie.prefix === '__Host-' && cookie.path !== '/') {
+      context.addIssue({ code: 'custom', path: ['path'], message: 'must be "/" with the __Host- prefix' });
+    }
+    if (cookie.prefix === '__Host-' && cookie.domain !== null) {
+      context.addIssue({ code: 'custom', path: ['domain'], message: 'must be null with the __Host- prefix' });
+    }
+    if (cookie.sameSite === 'none' && !cookie.secure) {
+      context.addIssue({ code: 'custom', path: ['sameSite'], message: '"none" requires secure: true (browsers drop the cookie otherwise)' });
+    }
+  });
+
+export const jwtSchema = z
+  .object({
+    /** Signature algorithm (lexik: `signature_algorithm`). Verification accepts this algorithm only. */
+    algorithm: z.enum(SIGNATURE_ALGORITHMS).default('ES256'),
+    /**
+     * Signing key: a PEM string or a path to a PEM file for asymmetric algorithms,
+     * the shared secret for HS* (lexik: `secret_key`). Optional when only verifying.
+     */
+    secretKey: z.string().min(1).optional(),
+    /** Verification key, PEM string or path (lexik: `public_key`). Derived from `secretKey` when absent. */
+    publicKey: z.string().min(1).optional(),
+    /** Passphrase of an encrypted private key (lexik: `pass_phrase`). */
+    passphrase: z.string().optional(),
+    /** Access-token lifetime in seconds (lexik: `token_ttl`). */
+    tokenTtl: positiveSeconds.default(3600),
+    /** Leeway in seconds for `exp`, `nbf` and `iat` (lexik: `clock_skew`). */
+    clockSkew: seconds.default(0),
+    /** Claim that carries the user identifier (lexik: `user_id_claim`). */
+    userIdClaim: z
+      .string()
+      .min(1)
+      .refine((name) => !RESERVED_CLAIMS.has(name), 'must not be a claim the library sets itself (exp, iat, nbf, jti, iss, aud, roles, sid, auth_time)')
+      .default('username'),
+    /** `iss` to set and require, when given. */
+    issuer: z.string().min(1).optional(),
+    /** `aud` to set and require, when given. */
+    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    /** Put the user's stable id in `sub`. */
+    setSubject: z.boolean().default(true),
+    /** `kid` header of the signing key; set it to rotate keys (old ones go in `verificationKeys`). */
+    kid: z.string().min(1).optional(),
+    /**
+     * Older keys that still verify (newest signs, all verify): each with its `kid` and its
+     * public key as PEM or path (the shared secret for HS*). Tokens whose `kid` names none of
+     * these nor `kid` are refused.
+     */
+    verificationKeys: z.array(z.object({ kid: z.string().min(1), key: z.string().min(1) }).strict()).default([]),
+    /** Give every access token a random `jti` (needed by the logout blocklist). */
+    setJti: z.boolean().default(true),
+    /** Set `nbf` to the issue time. */
+    setNotBefore: z.boolean().default(false),
+  })
+  .strict();
+
+export const routesSchema = z
+  .object({
+    /** Login path (the bundle's `check_path` of json_login). */
+    login: z.string().startsWith('/').default('/api/login_check'),
+    /** Refresh path (the bundle's `api_refresh_token` route). */
+    refresh: z.string().startsWith('/').default('/api/token/refresh'),
+    /** Logout path (the bundle's `api_token_invalidate` route). */
+    invalidate: z.string().startsWith('/').default('/api/token/invalidate'),
+    /** Sessions of the caller (GET lists; `/revoke`, `/revoke-others`, `/revoke-all` below it). Null turns them off. */
+    sessions: z.string().startsWith('/').nullable().default('/api/sessions'),
+    /** Access-token renewal (SPEC §3b), served only with `accessTokenRenewal`. */
+    renew: z.string().startsWith('/').default('/api/token/renew'),
+    /** The public keys as a JWK Set; null turns it off. Never serves HMAC secrets. */
+    jwks: z.string().startsWith('/').nullable().default('/.well-known/jwks.json'),
+    /** The OpenAPI document of these routes; null turns it off. */
+    openapi: z.string().startsWith('/').nullable().default('/api/openapi.json'),
+    /** RFC 6749 token endpoint (grant_type=refresh_token), served only with `oauthEndpoints`. */
+    oauthToken: z.string().startsWith('/').default('/oauth/token'),
+    /** RFC 7009 revocation endpoint, served only with `oauthEndpoints`. */
+    oauthRevoke: z.string().startsWith('/').default('/oauth/revoke'),
+  })
+  .strict();
+
+export const loginSchema = z
+  .object({
+    /** JSON field holding the user identifier (json_login `username_path`). */
+    usernameField: z.string().min(1).default('username'),
+    /** JSON field holding the password (json_login `password_path`). */
+    passwordField: z.string().min(1).default('password'),
+  })
+  .strict();
+
+export const rateLimitSchema = z
+  .object({
+    /** Count requests per client IP (and per token family on refresh) in the store; 429 past the limits. */
+    enabled: z.boolean().default(false),
+    /** Length of the fixed counting window, seconds. */
+    windowSeconds: positiveSeconds.default(60),
+    /** Login attempts per client IP per window. */
+    login: positiveSeconds.default(10),
+    /** Refresh requests per client IP per window. */
+    refresh: positiveSeconds.default(60),
+    /** Refreshes per token family per window (a stolen token hammered from many IPs). */
+    family: positiveSeconds.default(30),
+    /** Logout / revocation requests per client IP per window. */
+    revoke: positiveSeconds.default(30),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    /** Refresh-token lifetime in seconds (bundle: `ttl`). */
+    ttl: positiveSeconds.default(2_592_000),
+    /** On refresh, push the token's validity to now + `ttl`, capped by `maxSessionLifetime` (bundle: `ttl_update`). */
+    ttlUpdate: z.boolean().default(false),
+    /** Request and response field, and cookie name, of the refresh token (bundle: `token_parameter_name`). */
+    tokenParameterName: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-" or "." only').default('refresh_token'),
+    /** Add the refresh token's expiry (unix seconds) to token responses (bundle: `return_expiration`). */
+    returnExpiration: z.boolean().default(false),
+    /** Body key of that expiry (bundle: `return_expiration_parameter_name`). */
+    returnExpirationParameterName: z.string().min(1).default('refresh_token_expiration'),
+    /** Rotate the refresh token on every use (bundle: `single_use`, false there; true here). */
+    singleUse: z.boolean().default(true),
+    /**
+     * Seconds after a rotation during which the rotated token, presented again,
+     * yields the same successor instead of counting as reuse (RFC 9700 §4.14.2 leaves room for this).
+     * 0 turns the window off.
+     */
+    reuseGraceSeconds: seconds.default(10),
+    /** Absolute lifetime of a token family in seconds, from login; neither rotation nor `ttlUpdate` passes it. Off when absent. */
+    maxSessionLifetime: positiveSeconds.optional(),
+    /** Keep only the newest N live families per user after a login. Off when absent. */
+    maxTokensPerUser: positiveSeconds.optional(),
+    /** Secret for HMAC-SHA-256 of stored tokens. Without it tokens are stored as SHA-256. Never stored. */
+    pepper: z.string().min(16).optional(),
+    /**
+     * Server secret from which a rotated token's successor is derived, so a retried
+     * refresh inside the grace window gets the same successor on every instance.
+     * Instances that share a store must share it. A random one is made per process when absent.
+     */
+    secret: z.string().min(16).optional(),
+    /** Store URL for the standalone server and the CLI (`sqlite:…`, `postgres://…`, …); `DATABASE_URL` overrides it. */
+    databaseUrl: z.string().regex(/^[a-z][a-z0-9+.-]*:/i, 'a URL such as sqlite:./var/jwt-refresh.db').optional(),
+    /** Largest accepted request body in bytes. */
+    maxBodyBytes: positiveSeconds.default(16_384),
+    /** Longest accepted refresh token value; longer ones are treated as absent. */
+    maxTokenLength: positiveSeconds.default(512),
+    /** Accept the refresh token from the query string too, as the bundle does. Off: tokens in URLs end up in logs. */
+    bundleCompat: z.boolean().default(false),
+    /**
+     * Trust the last `X-Forwarded-For` entry as the client IP (set it when a
+     * reverse proxy you run appends it). Off: the socket address is used.
+     */
+    trustProxy: z.boolean().default(false),
+    rateLimit: rateLimitSchema.prefault({}),
+    /** Serve `POST routes.renew`: a valid access token in, a fresh one out (SPEC §3b). Off as in the seeds' blog post. */
+    accessTokenRenewal: z.boolean().default(false),
+    /** Serve the RFC 6749 §6 token endpoint and the RFC 7009 revocation endpoint. */
+    oauthEndpoints: z.boolean().default(false),
+    cookie: cookieSchema.prefault({}),
+    jwt: jwtSchema.prefault({}),
+    routes: routesSchema.prefault({}),
+    login: loginSchema.prefault({}),
+  })
+  .strict();
+
+/** The options as a user writes them: every field optional. */
+export type JwtRefreshConfigInput = z.input<typeof configSchema>;
+/** The options after defaults are applied. */
+export type JwtRefreshConfig = z.output<typeof configSchema>;

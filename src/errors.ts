@@ -1,0 +1,196 @@
+/**
+ * The catalogue of every error jwt-refresh raises.
+ *
+ * Each error is a class with a stable string `code` and a fixed client-facing
+ * `message`. The HTTP status and body are decided at the edge
+ * (`src/http/error-response.ts`), never here. Messages never contain a token,
+ * a hash or a driver message: the cause, when there is one, stays in `cause`
+ * for the server's own diagnostics and is never serialised.
+ */
+
+/** Every stable error code, as a union. Kept in sync with docs/errors.md by a test. */
+export type JwtRefreshErrorCode =
+  | 'ERR_CONFIG_INVALID'
+  | 'ERR_KEY_INVALID'
+  | 'ERR_JWT_NOT_FOUND'
+  | 'ERR_JWT_EXPIRED'
+  | 'ERR_JWT_INVALID'
+  | 'ERR_INVALID_CREDENTIALS'
+  | 'ERR_ACCOUNT_DISABLED'
+  | 'ERR_REFRESH_TOKEN_MISSING'
+  | 'ERR_REFRESH_TOKEN_INVALID'
+  | 'ERR_LOGOUT_TOKEN_MISSING'
+  | 'ERR_BAD_REQUEST'
+  | 'ERR_PAYLOAD_TOO_LARGE'
+  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_ACCESS_DENIED'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_METHOD_NOT_ALLOWED'
+  | 'ERR_RATE_LIMITED'
+  | 'ERR_CSRF'
+  | 'ERR_STORE'
+  | 'ERR_INTERNAL';
+
+/** Base class of every jwt-refresh error. Narrow with `instanceof` or `code`. */
+export abstract class JwtRefreshError extends Error {
+  abstract readonly code: JwtRefreshErrorCode;
+  override name = 'JwtRefreshError';
+}
+
+/** An option failed validation at start. `message` names the option's path and what was expected. */
+export class ConfigError extends JwtRefreshError {
+  readonly code = 'ERR_CONFIG_INVALID';
+  override name = 'ConfigError';
+}
+
+/** A signing or verification key could not be loaded, or does not fit the configured algorithm. */
+export class KeyError extends JwtRefreshError {
+  readonly code = 'ERR_KEY_INVALID';
+  override name = 'KeyError';
+}
+
+/** No access token was found on a protected request. */
+export class JwtNotFoundError extends JwtRefreshError {
+  readonly code = 'ERR_JWT_NOT_FOUND';
+  constructor() {
+    super('JWT Token not found');
+  }
+}
+
+/** The access token's `exp` has passed (after `clockSkew`). */
+export class JwtExpiredError extends JwtRefreshError {
+  readonly code = 'ERR_JWT_EXPIRED';
+  constructor() {
+    super('Expired JWT Token');
+  }
+}
+
+/** The access token's signature, algorithm, issuer, audience or shape is wrong. */
+export class JwtInvalidError extends JwtRefreshError {
+  readonly code = 'ERR_JWT_INVALID';
+  constructor() {
+    super('Invalid JWT Token');
+  }
+}
+
+/** Unknown user or wrong password: one answer for both, so login is no oracle. */
+export class InvalidCredentialsError extends JwtRefreshError {
+  readonly code = 'ERR_INVALID_CREDENTIALS';
+  constructor() {
+    super('Invalid credentials.');
+  }
+}
+
+/** The user checker refused a disabled account. */
+export class AccountDisabledError extends JwtRefreshError {
+  readonly code = 'ERR_ACCOUNT_DISABLED';
+  constructor() {
+    super('Account is disabled.');
+  }
+}
+
+/** A refresh request carried no refresh token. */
+export class RefreshTokenMissingError extends JwtRefreshError {
+  readonly code = 'ERR_REFRESH_TOKEN_MISSING';
+  constructor() {
+    super('Missing JWT Refresh Token');
+  }
+}
+
+/**
+ * The refresh token is unknown, expired, revoked or rotated away. One answer
+ * for all of them so the endpoint is no oracle for which tokens exist.
+ */
+export class RefreshTokenInvalidError extends JwtRefreshError {
+  readonly code = 'ERR_REFRESH_TOKEN_INVALID';
+  constructor() {
+    super('Invalid JWT Refresh Token');
+  }
+}
+
+/** A logout request carried no refresh token. The message names the configured parameter. */
+export class LogoutTokenMissingError extends JwtRefreshError {
+  readonly code = 'ERR_LOGOUT_TOKEN_MISSING';
+  constructor(parameterName: string) {
+    super(`No ${parameterName} found.`);
+  }
+}
+
+/** The request body or a field in it is malformed. `message` says what, never echoing a value. */
+export class BadRequestError extends JwtRefreshError {
+  readonly code = 'ERR_BAD_REQUEST';
+}
+
+/** The request body is larger than `maxBodyBytes`. */
+export class PayloadTooLargeError extends JwtRefreshError {
+  readonly code = 'ERR_PAYLOAD_TOO_LARGE';
+  constructor() {
+    super('Request body too large.');
+  }
+}
+
+/** The request body's content type is neither JSON nor a form, and it does not parse as JSON. */
+export class UnsupportedMediaTypeError extends JwtRefreshError {
+  readonly code = 'ERR_UNSUPPORTED_MEDIA_TYPE';
+  constructor() {
+    super('Unsupported media type: send application/json or application/x-www-form-urlencoded.');
+  }
+}
+
+/** The access token is valid but lacks the role the route requires. */
+export class AccessDeniedError extends JwtRefreshError {
+  readonly code = 'ERR_ACCESS_DENIED';
+  constructor() {
+    super('Access Denied.');
+  }
+}
+
+/** No route matches. */
+export class NotFoundError extends JwtRefreshError {
+  readonly code = 'ERR_NOT_FOUND';
+  constructor() {
+    super('Not Found');
+  }
+}
+
+/** The path exists but not for this method (the token routes are POST only). */
+export class MethodNotAllowedError extends JwtRefreshError {
+  readonly code = 'ERR_METHOD_NOT_ALLOWED';
+  constructor() {
+    super('Method Not Allowed');
+  }
+}
+
+/** Too many requests for a rate-limit bucket; retry after `retryAfterSeconds`. */
+export class RateLimitedError extends JwtRefreshError {
+  readonly code = 'ERR_RATE_LIMITED';
+  readonly retryAfterSeconds: number;
+  constructor(retryAfterSeconds = 1) {
+    super('Too many requests.');
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** A cookie-carried refresh token arrived without the anti-CSRF header (cookie mode). */
+export class CsrfError extends JwtRefreshError {
+  readonly code = 'ERR_CSRF';
+  constructor(headerName = 'x-requested-with') {
+    super(`Missing ${headerName} header.`);
+  }
+}
+
+/** A store operation failed. The driver's message stays in `cause`; clients see a generic 500. */
+export class StoreError extends JwtRefreshError {
+  readonly code = 'ERR_STORE';
+  constructor(operation: string, options?: { cause?: unknown }) {
+    super(`Store operation failed: ${operation}`, options);
+  }
+}
+
+/** Anything unexpected. Clients see a generic 500; the cause is kept for the server log. */
+export class InternalError extends JwtRefreshError {
+  readonly code = 'ERR_INTERNAL';
+  constructor(options?: { cause?: unknown }) {
+    super('Internal Server Error', options);
+  }
+}

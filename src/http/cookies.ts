@@ -1,0 +1,53 @@
+import type { JwtRefreshConfig } from '../config/schema.js';
+
+/** Longest lifetime a browser honours (RFC 6265bis §5.5: Max-Age and Expires are capped at 400 days). */
+const MAX_COOKIE_SECONDS = 400 * 24 * 3600;
+
+/**
+ * The value of cookie `name` in a Cookie header, or null. A malformed
+ * percent-encoding yields null rather than an exception.
+ */
+export function readCookie(cookieHeader: string | null, name: string): string | null {
+  if (cookieHeader === null) return null;
+  for (const pair of cookieHeader.split(';')) {
+    const separator = pair.indexOf('=');
+    if (separator < 0 || pair.slice(0, separator).trim() !== name) continue;
+    try {
+      return decodeURIComponent(pair.slice(separator + 1).trim());
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/**
+ * The Set-Cookie header carrying a refresh token (SPEC §4): the attributes of
+ * `cookie` mode, expiring with the token itself.
+ */
+export function refreshTokenCookie(config: JwtRefreshConfig, token: string, validUntil: Date, now: Date): string {
+  const maxAge = Math.min(MAX_COOKIE_SECONDS, Math.max(0, Math.floor((validUntil.getTime() - now.getTime()) / 1000)));
+  const expires = new Date(now.getTime() + maxAge * 1000);
+  return serialize(config, encodeURIComponent(token), maxAge, expires);
+}
+
+/** The Set-Cookie header that removes the refresh-token cookie: same name, path, domain and flags, expiry in the past. */
+export function clearedRefreshTokenCookie(config: JwtRefreshConfig): string {
+  return serialize(config, '', 0, new Date(0));
+}
+
+/** The refresh-token cookie's name: the optional prefix, then `tokenParameterName`. */
+export function refreshCookieName(config: JwtRefreshConfig): string {
+  return `${config.cookie.prefix}${config.tokenParameterName}`;
+}
+
+function serialize(config: JwtRefreshConfig, value: string, maxAge: number, expires: Date): string {
+  const { cookie } = config;
+  const parts = [`${refreshCookieName(config)}=${value}`, `Max-Age=${maxAge}`, `Expires=${expires.toUTCString()}`, `Path=${cookie.path}`];
+  if (cookie.domain !== null) parts.push(`Domain=${cookie.domain}`);
+  if (cookie.secure) parts.push('Secure');
+  if (cookie.httpOnly) parts.push('HttpOnly');
+  parts.push(`SameSite=${cookie.sameSite[0]!.toUpperCase()}${cookie.sameSite.slice(1)}`);
+  if (cookie.partitioned) parts.push('Partitioned');
+  return parts.join('; ');
+}

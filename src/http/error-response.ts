@@ -1,0 +1,54 @@
+import { JwtRefreshError, RateLimitedError, type JwtRefreshErrorCode } from '../errors.js';
+import { jsonResponse } from './json-response.js';
+
+/** HTTP status of every error code: decided here, at the edge, not in the core. */
+export const STATUS_BY_CODE: Record<JwtRefreshErrorCode, number> = {
+  ERR_CONFIG_INVALID: 500,
+  ERR_KEY_INVALID: 500,
+  ERR_JWT_NOT_FOUND: 401,
+  ERR_JWT_EXPIRED: 401,
+  ERR_JWT_INVALID: 401,
+  ERR_INVALID_CREDENTIALS: 401,
+  ERR_ACCOUNT_DISABLED: 401,
+  ERR_REFRESH_TOKEN_MISSING: 401,
+  ERR_REFRESH_TOKEN_INVALID: 401,
+  ERR_LOGOUT_TOKEN_MISSING: 400,
+  ERR_BAD_REQUEST: 400,
+  ERR_PAYLOAD_TOO_LARGE: 413,
+  ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  ERR_ACCESS_DENIED: 403,
+  ERR_NOT_FOUND: 404,
+  ERR_METHOD_NOT_ALLOWED: 405,
+  ERR_RATE_LIMITED: 429,
+  ERR_CSRF: 403,
+  ERR_STORE: 500,
+  ERR_INTERNAL: 500,
+};
+
+/** Codes whose 401 challenges for a Bearer token (RFC 6750 §3). */
+const BEARER_CHALLENGE = new Set<JwtRefreshErrorCode>([
+  'ERR_JWT_NOT_FOUND',
+  'ERR_JWT_EXPIRED',
+  'ERR_JWT_INVALID',
+  'ERR_INVALID_CREDENTIALS',
+  'ERR_ACCOUNT_DISABLED',
+]);
+
+/** Reports an unexpected error for the server log; clients only ever see the generic body. */
+export type ErrorReporter = (error: unknown) => void;
+
+/**
+ * The response for an error: `{"code": <status>, "message": <catalogue message>}`.
+ * Anything not from the catalogue, and every 5xx, gets a generic body: no stack,
+ * no driver message, no token ever reaches the client.
+ */
+export function errorResponse(error: unknown, report?: ErrorReporter): Response {
+  if (!(error instanceof JwtRefreshError) || STATUS_BY_CODE[error.code] >= 500) {
+    report?.(error);
+    return jsonResponse(500, { code: 500, message: 'Internal Server Error' });
+  }
+  const status = STATUS_BY_CODE[error.code];
+  const headers: Record<string, string> = BEARER_CHALLENGE.has(error.code) ? { 'www-authenticate': 'Bearer' } : {};
+  if (error instanceof RateLimitedError) headers['retry-after'] = String(error.retryAfterSeconds);
+  return jsonResponse(status, { code: status, message: error.message }, headers);
+}

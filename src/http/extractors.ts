@@ -1,0 +1,98 @@
+import type { JwtRefreshConfig } from '../config/schema.js';
+import { CsrfError } from '../errors.js';
+import { readCookie, refreshCookieName } from './cookies.js';
+import type { ParsedBody } from './read-body.js';
+
+/** What an extractor may look at: the request, its parsed body and URL. */
+export interface RefreshTokenSource {
+  request: Request;
+  body: ParsedBody;
+  url: URL;
+}
+
+/**
+ * Finds a refresh token in a request (SPEC §6). Return null, or anything that
+ * is not a non-empty string, for "not here".
+ *
+ * @example
+ * const fromHeader: RefreshTokenExtractor = ({ request }) => request.headers.get('x-refresh-token');
+ */
+export type RefreshTokenExtractor = (source: RefreshTokenSource, parameterName: string) => unknown;
+
+/** An extractor with its place in the chain: higher priority is asked first. */
+export interface PrioritizedExtractor {
+  name: string;
+  priority: number;
+  extract: RefreshTokenExtractor;
+}
+
+const fromJsonBody: RefreshTokenExtractor = ({ body }, name) =>
+  body.kind === 'json' && isPlainObject(body.value) ? body.value[name] : null;
+
+const fromFormBody: RefreshTokenExtractor = ({ body }, name) => (body.kind === 'form' ? body.value.get(name) : null);
+
+
+const fromQuery: RefreshTokenExtractor = ({ url }, name) => url.searchParams.get(name);
+
+/**
+ * The built-in chain for a configuration: JSON body (40), form body (30),
+ * cookie in cookie mode (20), query string only in bundle-compat mode (10),
+ * since tokens in URLs end up in logs and Referer headers.
+ */
+export function builtInExtractors(config: JwtRefreshConfig): PrioritizedExtractor[] {
+  const chain: PrioritizedExtractor[] = [
+    { name: 'json', priority: 40, extract: fromJsonBody },
+    { name: 'form', priority: 30, extract: fromFormBody },
+  ];
+  if (config.cookie.enabled) {
+    const cookieName = refreshCookieName(config);
+    chain.push({ name: 'cookie', priority: 20, extract: ({ request }) => readCookie(request.headers.get('cookie'), cookieName) });
+  }
+  if (config.bundleCompat) chain.push({ name: 'query', priority: 10, extract: fromQuery });
+  return chain;
+}
+
+/** Sorts a chain by descending priority (stable for equal priorities). */
+export function orderExtractors(extractors: PrioritizedExtractor[]): PrioritizedExtractor[] {
+  return [...extractors].sort((a, b) => b.priority - a.priority);
+}
+
+/** A token found by the chain, with the name of the extractor that found it. */
+export interface ExtractedToken {
+  token: string;
+  extractor: string;
+}
+
+/**
+ * Asks the chain in order and returns the first usable token: a non-empty
+ * string no longer than `maxTokenLength`. Anything else is "no token here",
+ * never an error, and the next extractor is asked.
+ */
+export function extractRefreshToken(
+  chain: PrioritizedExtractor[],
+  source: RefreshTokenSource,
+  config: JwtRefreshConfig,
+): ExtractedToken | null {
+  for (const extractor of chain) {
+    const value = extractor.extract(source, config.tokenParameterName);
+    if (typeof value === 'string' && value.length > 0 && value.length <= config.maxTokenLength) {
+      return { token: value, extractor: extractor.name };
+    }
+  }
+  return null;
+}
+
+/**
+ * Cookie mode's CSRF defence: a token taken from the cookie counts only when
+ * the request carries `cookie.csrfHeader`, which a cross-site form cannot send.
+ */
+export function assertCsrfSafe(extracted: ExtractedToken, request: Request, config: JwtRefreshConfig): void {
+  const header = config.cookie.csrfHeader;
+  if (extracted.extractor !== 'cookie' || header === null) return;
+  if ((request.headers.get(header) ?? '') === '') throw new CsrfError(header);
+}
+
+/** A JSON object (not an array, not null). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,35 @@
+import { RateLimitedError } from '../errors.js';
+import type { HandlerContext, RequestInfo } from './handler-context.js';
+
+/** The rate-limit buckets, each with its own per-window limit in `rateLimit`. */
+export type RateLimitBucket = 'login' | 'refresh' | 'family' | 'revoke';
+
+/**
+ * The client address used for rate limits and recorded with sessions: the
+ * adapter's socket address, or with `trustProxy` the last `X-Forwarded-For`
+ * entry, the one the trusted proxy appended (earlier entries are the client's
+ * own claims and can be forged).
+ */
+export function clientAddress(ctx: HandlerContext, request: Request, info: RequestInfo): string | null {
+  if (ctx.config.trustProxy) {
+    const forwarded = request.headers.get('x-forwarded-for');
+    const last = forwarded?.split(',').at(-1)?.trim();
+    if (last !== undefined && last !== '') return last;
+  }
+  return info.clientIp ?? null;
+}
+
+/**
+ * Counts one request against `bucket` for `subject` (an IP or a family id)
+ * in the store, so the limit holds across instances; throws a
+ * RateLimitedError carrying the seconds until the window ends.
+ */
+export async function enforceRateLimit(ctx: HandlerContext, bucket: RateLimitBucket, subject: string | null): Promise<void> {
+  const { rateLimit } = ctx.config;
+  if (!rateLimit.enabled || subject === null) return;
+  const now = ctx.now();
+  const hit = await ctx.store.hitRateLimit(`${bucket}:${subject}`, rateLimit.windowSeconds, now);
+  if (hit.count > rateLimit[bucket]) {
+    throw new RateLimitedError(Math.max(1, Math.ceil((hit.resetAt.getTime() - now.getTime()) / 1000)));
+  }
+}

@@ -1,0 +1,28 @@
+import type { User } from '../auth/user.js';
+import type { JwtRefreshConfig } from '../config/schema.js';
+import type { EventDispatcher } from '../events.js';
+import { buildAccessTokenClaims } from './build-claims.js';
+import type { AccessTokenKeys } from './load-keys.js';
+import { signAccessToken } from './sign.js';
+
+/**
+ * Builds the claims for `user` (plus `sessionClaims` such as `sid`), lets `jwtCreated` listeners add or change
+ * claims and header, and signs. The algorithm stays the configured one
+ * whatever a listener puts in the header.
+ *
+ * @example
+ * const jwt = await mintAccessToken(keys, config.jwt, events, user, new Date());
+ */
+export async function mintAccessToken(
+  keys: AccessTokenKeys,
+  jwt: JwtRefreshConfig['jwt'],
+  events: EventDispatcher,
+  user: User,
+  now: Date,
+  sessionClaims: Record<string, unknown> = {},
+): Promise<string> {
+  const claims: Record<string, unknown> = { ...buildAccessTokenClaims(user, jwt, now), ...sessionClaims };
+  const header: Record<string, unknown> = {};
+  if (events.has('jwtCreated')) await events.emit('jwtCreated', { claims, header, user });
+  return signAccessToken(keys, claims, header);
+}

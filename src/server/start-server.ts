@@ -1,0 +1,28 @@
+import { buildServer } from './build-server.js';
+import { readServerSettings } from './server-settings.js';
+
+/**
+ * `npm start` / `jwt-refresh serve`: validates the environment, builds the
+ * server, listens, and shuts down gracefully on SIGTERM/SIGINT (in-flight
+ * requests finish, then the store is closed).
+ */
+export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const settings = readServerSettings(env);
+  const { app } = await buildServer(settings);
+  await app.listen({ host: settings.HOST, port: settings.PORT });
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.log.error({ error: error instanceof Error ? error.name : typeof error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}

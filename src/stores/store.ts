@@ -1,0 +1,163 @@
+/**
+ * The store port: everything jwt-refresh asks of persistence.
+ *
+ * A store keeps refresh-token records keyed by the token's HASH; the plain
+ * token never reaches it. Every method is atomic on its own; `rotate` is the
+ * one compare-and-set the rotation scheme depends on. Every store (memory,
+ * SQLite, and the server-backed ones) passes test/conformance/store.suite.ts.
+ */
+
+/** One stored refresh token. Dates are UTC instants. */
+export interface RefreshTokenRecord {
+  /** Random id of the record (not the token). */
+  id: string;
+  /** SHA-256 or HMAC-SHA-256 of the token, hex. Unique. */
+  tokenHash: string;
+  /** The user's stable id, used to reload the user on refresh. */
+  userId: string;
+  /** The user identifier at issue time (the bundle's `username` column), for operators. */
+  userIdentifier: string;
+  /** Every token descending from one login shares a family id. */
+  familyId: string;
+  /** 0 for the login's token, +1 per rotation. */
+  generation: number;
+  /** The token is refused after this instant. */
+  validUntil: Date;
+  /** Absolute deadline of the family (`maxSessionLifetime`), or null. */
+  familyDeadline: Date | null;
+  createdAt: Date;
+  /** Last successful refresh with this token, or null. */
+  lastUsedAt: Date | null;
+  /** When it was rotated away, or null while it is the family's current token. */
+  rotatedAt: Date | null;
+  /** Hash of the token it was rotated to, or null. */
+  successorHash: string | null;
+  /** When it was revoked (logout, reuse, operator), or null. */
+  revokedAt: Date | null;
+  /** Client metadata captured at issue time. */
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** Outcome of {@link RefreshTokenStore.rotate}. */
+export type RotateOutcome =
+  /** The parent was live and is now rotated; the successor is stored. */
+  | 'rotated'
+  /** The parent was already rotated or revoked (or is gone); nothing was written. */
+  | 'conflict';
+
+/** Outcome of {@link RefreshTokenStore.hitRateLimit}. */
+export interface RateLimitHit {
+  /** Hits in the current window, this one included. */
+  count: number;
+  /** When the current window ends. */
+  resetAt: Date;
+}
+
+/** One token family of a user, as listed for a sessions view. */
+export interface FamilySummary {
+  familyId: string;
+  userId: string;
+  userIdentifier: string;
+  /** Creation of the family's first token (the login). */
+  createdAt: Date;
+  /** Last refresh in the family, or null. */
+  lastUsedAt: Date | null;
+  /** Validity of the family's current token. */
+  validUntil: Date;
+  familyDeadline: Date | null;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+/** The persistence port. Implement it to add a store; run the conformance suite to prove it. */
+export interface RefreshTokenStore {
+  /** Stores a new record. Fails if the hash exists already. */
+  insert(record: RefreshTokenRecord): Promise<void>;
+
+  /** The record whose hash is `tokenHash`, whatever its state, or null. */
+  findByHash(tokenHash: string): Promise<RefreshTokenRecord | null>;
+
+  /**
+   * Sets `validUntil` and `lastUsedAt` of a record that is neither rotated nor
+   * revoked. Returns false when no such record exists.
+   */
+  touch(tokenHash: string, validUntil: Date, lastUsedAt: Date): Promise<boolean>;
+
+  /**
+   * The compare-and-set of rotation, as ONE atomic step: if the parent is
+   * neither rotated nor revoked, mark it rotated at `rotatedAt` (also its
+   * `lastUsedAt`) with `successor.tokenHash` as successor, and insert
+   * `successor`; otherwise change nothing and answer 'conflict'. Of N
+   * concurrent calls for one parent, exactly one answers 'rotated'.
+   */
+  rotate(parentHash: string, successor: RefreshTokenRecord, rotatedAt: Date): Promise<RotateOutcome>;
+
+  /** Revokes one record if not revoked yet. Returns whether it changed. */
+  revoke(tokenHash: string, revokedAt: Date): Promise<boolean>;
+
+  /** Revokes every not-yet-revoked record of a family. Returns how many changed. */
+  revokeFamily(familyId: string, revokedAt: Date): Promise<number>;
+
+  /** Revokes every not-yet-revoked record of a user. Returns how many changed. */
+  revokeUser(userId: string, revokedAt: Date): Promise<number>;
+
+  /**
+   * The user's families that still have a live token (not rotated, not revoked,
+   * valid after `now`), newest first.
+   */
+  listFamilies(userId: string, now: Date): Promise<FamilySummary[]>;
+
+  /**
+   * Deletes up to `batchSize` records whose `validUntil` is before `before`.
+   * Returns how many it deleted; call again until it returns 0.
+   */
+  deleteExpired(before: Date, batchSize: number): Promise<number>;
+
+  /** Number of stored records. */
+  count(): Promise<number>;
+
+  /**
+   * Puts an access token's `jti` on the blocklist until `expiresAt` (its `exp`),
+   * so a logged-out access token is refused on every instance sharing the store.
+   * Idempotent; a later `expiresAt` for the same jti wins.
+   */
+  blockAccessToken(jti: string, expiresAt: Date): Promise<void>;
+
+  /** Whether `jti` is on the blocklist with an entry that has not expired at `now`. */
+  isAccessTokenBlocked(jti: string, now: Date): Promise<boolean>;
+
+  /**
+   * "Log out everywhere": access tokens of `userId` issued before `at` are
+   * refused. The watermark only moves forward; an earlier `at` changes nothing.
+   */
+  setRevokedBefore(userId: string, at: Date): Promise<void>;
+
+  /** The user's watermark from {@link setRevokedBefore}, or null. */
+  getRevokedBefore(userId: string): Promise<Date | null>;
+
+  /**
+   * Counts one hit of `key` in the fixed window of `windowSeconds` that
+   * contains `now` (windows start at multiples of `windowSeconds` since the
+   * epoch), atomically, and answers the count including this hit and when the
+   * window ends. Shared by every instance using the store.
+   */
+  hitRateLimit(key: string, windowSeconds: number, now: Date): Promise<RateLimitHit>;
+
+  /**
+   * Removes blocklist entries that expired and rate-limit windows that ended
+   * before `before`. Answers how many entries it removed. Stores whose backend
+   * expires keys by itself may answer 0.
+   */
+  purgeExpiredState(before: Date): Promise<number>;
+
+  /**
+   * Creates or upgrades the schema (tables, indexes, collections). Idempotent
+   * and safe to run from several processes at once. Answers the versions it
+   * applied, empty when already up to date.
+   */
+  migrate(): Promise<number[]>;
+
+  /** Releases connections the store opened itself. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import { Controller, Get, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { CurrentUser, JwtAuthGuard, JwtRefreshModule, Roles } from '../../src/adapters/nest/index.js';
+import { createJwtRefresh } from '../../src/create-jwt-refresh.js';
+import { runHttpFeatureConformance } from '../conformance/http-features.suite.js';
+import { runHttpConformance } from '../conformance/http.suite.js';
+import { testOptions } from '../support/app-options.js';
+import { nestDriver } from '../support/nest-driver.js';
+import { requestOverHttp } from '../support/test-request.js';
+
+runHttpConformance(nestDriver({ routes: 'module' }));
+runHttpConformance(nestDriver({ routes: 'controller' }));
+runHttpFeatureConformance(nestDriver({ routes: 'module' }));
+runHttpFeatureConformance(nestDriver({ routes: 'controller' }));
+
+class AdminController {
+  username(username: unknown) {
+    return { username };
+  }
+}
+const admin = AdminController.prototype;
+Get('username')(admin, 'username', Object.getOwnPropertyDescriptor(admin, 'username')!);
+CurrentUser('username')(admin, 'username', 0);
+Roles('ROLE_ADMIN')(AdminController);
+Controller('admin')(AdminController);
+
+describe('nest module', () => {
+  it('serves the token routes at their paths, outside a global prefix and a global JwtAuthGuard', async () => {
+    const jwtRefresh = await createJwtRefresh((await testOptions()).options);
+    class AppModule {}
+    Module({ imports: [JwtRefreshModule.forRoot({ jwtRefresh })], controllers: [AdminController] })(AppModule);
+    const app = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false });
+    app.setGlobalPrefix('v1');
+    app.useGlobalGuards(app.get(JwtAuthGuard));
+    await app.listen(0, '127.0.0.1');
+    try {
+      const request = requestOverHttp(`http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`);
+      const login = (username: string) => request('/api/login_check', { json: { username, password: 'secret-password' } });
+      const bob = (await login('bob')).body as { token: string };
+      const alice = (await login('alice')).body as { token: string };
+      const asBob = await request('/v1/admin/username', { method: 'GET', headers: { authorization: `Bearer ${bob.token}` } });
+      expect(asBob.body).toEqual({ username: 'bob' });
+      const asAlice = await request('/v1/admin/username', { method: 'GET', headers: { authorization: `Bearer ${alice.token}` } });
+      expect(asAlice.status).toBe(403);
+      expect(asAlice.body).toEqual({ code: 403, message: 'Access Denied.' });
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/parse-config.js';
+import { ConfigError } from '../src/errors.js';
+
+function configErrorOf(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseConfig defaults', () => {
+  it('applies every default of the schema to an empty input', () => {
+    expect(parseConfig({})).toEqual({
+      // The bundle's defaults, unchanged.
+      ttl: 2_592_000,
+      ttlUpdate: false,
+      tokenParameterName: 'refresh_token',
+      returnExpiration: false,
+      returnExpirationParameterName: 'refresh_token_expiration',
+      // Ours, secure where the bundle's are not.
+      singleUse: true,
+      reuseGraceSeconds: 10,
+      maxBodyBytes: 16_384,
+      maxTokenLength: 512,
+      bundleCompat: false,
+      trustProxy: false,
+      accessTokenRenewal: false,
+      oauthEndpoints: false,
+      rateLimit: { enabled: false, windowSeconds: 60, login: 10, refresh: 60, family: 30, revoke: 30 },
+      cookie: {
+        enabled: false,
+        sameSite: 'lax',
+        path: '/',
+        domain: null,
+        httpOnly: true,
+        secure: true,
+        partitioned: false,
+        removeTokenFromBody: true,
+        prefix: '',
+        csrfHeader: 'x-requested-with',
+      },
+      jwt: {
+        algorithm: 'ES256',
+        tokenTtl: 3600,
+        clockSkew: 0,
+        userIdClaim: 'username',
+        setSubject: true,
+        setJti: true,
+        setNotBefore: false,
+        verificationKeys: [],
+      },
+      routes: {
+        login: '/api/login_check',
+        refresh: '/api/token/refresh',
+        invalidate: '/api/token/invalidate',
+        sessions: '/api/sessions',
+        renew: '/api/token/renew',
+        jwks: '/.well-known/jwks.json',
+        openapi: '/api/openapi.json',
+        oauthToken: '/oauth/token',
+        oauthRevoke: '/oauth/revoke',
+      },
+      login: { usernameField: 'username', passwordField: 'password' },
+    });
+  });
+
+  it('treats a missing input like an empty one', () => {
+    expect(parseConfig()).toEqual(parseConfig({}));
+  });
+
+  it('leaves optional options without a default absent', () => {
+    const config = parseConfig({});
+    for (const key of ['maxSessionLifetime', 'maxTokensPerUser', 'pepper', 'secret', 'databaseUrl'] as const) {
+      expect(config).not.toHaveProperty(key);
+    }
+    for (const key of ['secretKey', 'publicKey', 'passphrase', 'issuer', 'audience'] as const) {
+      expect(config.jwt).not.toHaveProperty(key);
+    }
+  });
+
+  it('fills the defaults of a section that is only partly given', () => {
+    const config = parseConfig({ cookie: { enabled: true }, jwt: { tokenTtl: 900 } });
+    expect(config.cookie).toMatchObject({ enabled: true, sameSite: 'lax', httpOnly: true, secure: true });
+    expect(config.jwt).toMatchObject({ tokenTtl: 900, clockSkew: 0, algorithm: 'ES256' });
+  });
+});
+
+describe('parseConfig errors', () => {
+  it('names a top-level option', () => {
+    const error = configErrorOf(() => parseConfig({ ttl: -1 }));
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toMatch(/\bttl\b/);
+  });
+
+  it('names a nested option by its dotted path', () => {
+    // @ts-expect-error: an invalid value is the point of the test
+    const error = configErrorOf(() => parseConfig({ cookie: { sameSite: 'bogus' } }));
+    expect(error.message).toContain('cookie.sameSite');
+  });
+
+  it('names an unknown key', () => {
+    // @ts-expect-error: an unknown key is the point of the test
+    const error = configErrorOf(() => parseConfig({ ttl_update: true }));
+    expect(error.message).toContain('ttl_update');
+  });
+
+  it('names an unknown key inside a section', () => {
+    // @ts-expect-error: an unknown key is the point of the test
+    const error = configErrorOf(() => parseConfig({ jwt: { signatureAlgorithm: 'RS256' } }));
+    expect(error.message).toContain('signatureAlgorithm');
+  });
+
+  it('names every bad option at once', () => {
+    const error = configErrorOf(() => parseConfig({ ttl: 0, jwt: { clockSkew: -5 }, pepper: 'short' }));
+    expect(error.message).toContain('ttl');
+    expect(error.message).toContain('jwt.clockSkew');
+    expect(error.message).toContain('pepper');
+  });
+
+  it('refuses the none algorithm', () => {
+    // @ts-expect-error: `none` is not a SignatureAlgorithm
+    const error = configErrorOf(() => parseConfig({ jwt: { algorithm: 'none' } }));
+    expect(error.message).toContain('jwt.algorithm');
+  });
+});
+
+describe('cookie prefix rules (RFC 6265bis §4.1.3), enforced at start', () => {
+  it.each([
+    [{ prefix: '__Host-' as const, secure: false }, 'cookie.secure'],
+    [{ prefix: '__Host-' as const, path: '/api' }, 'cookie.path'],
+    [{ prefix: '__Host-' as const, domain: 'example.com' }, 'cookie.domain'],
+    [{ prefix: '__Secure-' as const, secure: false }, 'cookie.secure'],
+    [{ sameSite: 'none' as const, secure: false }, 'cookie.sameSite'],
+  ])('refuses %o naming %s', (cookie, path) => {
+    expect(configErrorOf(() => parseConfig({ cookie })).message).toContain(path);
+  });
+
+  it('accepts a __Host- cookie that follows the rules, and a __Secure- one with a path and domain', () => {
+    expect(parseConfig({ cookie: { prefix: '__Host-' } }).cookie.prefix).toBe('__Host-');
+    expect(parseConfig({ cookie: { prefix: '__Secure-', path: '/api', domain: 'example.com' } }).cookie.domain).toBe('example.com');
+  });
+
+  it('refuses a userIdClaim the library sets itself', () => {
+    expect(configErrorOf(() => parseConfig({ jwt: { userIdClaim: 'exp' } })).message).toContain('jwt.userIdClaim');
+  });
+});

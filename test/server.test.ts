@@ -1,0 +1,190 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CLI, type RunningServer, spawnServer } from './support/spawn-server.js';
+
+/**
+ * The standalone server as a user meets it (SPEC §12): the built CLI in a
+ * child process, spoken to over TCP, running the README's curl session.
+ */
+describe('standalone server', () => {
+  let cwd: string;
+  let server: RunningServer | null = null;
+
+  beforeEach(() => {
+    cwd = mkdtempSync(join(tmpdir(), 'jwt-refresh-server-'));
+  });
+  afterEach(async () => {
+    if (server !== null && server.process.exitCode === null) {
+      server.process.kill('SIGKILL');
+      await server.exited;
+    }
+    server = null;
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  async function post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+    const response = await fetch(`${server!.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  }
+
+  it('serves the README curl session on the default SQLite file, then shuts down gracefully', async () => {
+    server = await spawnServer({}, cwd);
+    const output = server.output();
+    expect(output).toContain('Seeded the demo user');
+    expect(output).toContain('Generated a development');
+
+    const login = await post('/api/login_check', { username: 'demo', password: 'demo' });
+    expect(login.status).toBe(200);
+    expect(login.json.refresh_token).toMatch(/^[0-9a-f]{128}$/);
+
+    const me = await fetch(`${server.baseUrl}/api/me`, { headers: { authorization: `Bearer ${login.json.token as string}` } });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ username: 'demo', roles: ['ROLE_USER'] });
+    const anonymous = await fetch(`${server.baseUrl}/api/me`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toEqual({ code: 401, message: 'JWT Token not found' });
+
+    const refreshed = await post('/api/token/refresh', { refresh_token: login.json.refresh_token });
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.json.refresh_token).not.toBe(login.json.refresh_token);
+
+    const logout = await post('/api/token/invalidate', { refresh_token: refreshed.json.refresh_token });
+    expect(logout).toEqual({ status: 200, json: { code: 200, message: 'The supplied refresh_token has been invalidated.' } });
+    const after = await post('/api/token/refresh', { refresh_token: refreshed.json.refresh_token });
+    expect(after).toEqual({ status: 401, json: { code: 401, message: 'Invalid JWT Refresh Token' } });
+
+    // Logs carry no token: neither the refresh tokens nor the access token appear.
+    for (const secret of [login.json.refresh_token, refreshed.json.refresh_token, login.json.token] as string[]) {
+      expect(server.output()).not.toContain(secret);
+    }
+
+    server.process.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    // The database was closed: SQLite removes the WAL file on the last clean close.
+    expect(existsSync(join(cwd, 'var/jwt-refresh.db'))).toBe(true);
+    expect(existsSync(join(cwd, 'var/jwt-refresh.db-wal'))).toBe(false);
+    const db = new Database(join(cwd, 'var/jwt-refresh.db'), { readonly: true });
+    const rows = db.prepare('SELECT token_hash FROM refresh_tokens').all() as Array<{ token_hash: string }>;
+    db.close();
+    expect(rows).toHaveLength(2);
+    expect(rows.map((row) => row.token_hash)).not.toContain(login.json.refresh_token);
+  });
+
+  it.each([
+    ['PostgreSQL', process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'],
+    ['Redis', process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'],
+  ])('serves the README curl session on %s through DATABASE_URL', async (_name, databaseUrl) => {
+    server = await spawnServer({ DATABASE_URL: databaseUrl }, cwd);
+    if (server.process.exitCode !== null) throw new Error(`server did not start on ${databaseUrl}:\n${server.output()}`);
+    const login = await post('/api/login_check', { username: 'demo', password: 'demo' });
+    expect(login.status).toBe(200);
+    expect(login.json.refresh_token).toMatch(/^[0-9a-f]{128}$/);
+    const me = await fetch(`${server.baseUrl}/api/me`, { headers: { authorization: `Bearer ${login.json.token as string}` } });
+    expect(me.status).toBe(200);
+    const refreshed = await post('/api/token/refresh', { refresh_token: login.json.refresh_token });
+    expect(refreshed.status).toBe(200);
+    const logout = await post('/api/token/invalidate', { refresh_token: refreshed.json.refresh_token });
+    expect(logout.json.message).toBe('The supplied refresh_token has been invalidated.');
+    expect(await post('/api/token/refresh', { refresh_token: refreshed.json.refresh_token })).toEqual({
+      status: 401,
+      json: { code: 401, message: 'Invalid JWT Refresh Token' },
+    });
+    server.process.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
+  it('keeps the generated keys, secret and users across restarts', async () => {
+    server = await spawnServer({}, cwd);
+    const login = await post('/api/login_check', { username: 'demo', password: 'demo' });
+    server.process.kill('SIGTERM');
+    await server.exited;
+    const key = readFileSync(join(cwd, 'var/jwt-es256-private.pem'), 'utf8');
+
+    server = await spawnServer({}, cwd);
+    expect(server.output()).not.toContain('Seeded the demo user');
+    expect(readFileSync(join(cwd, 'var/jwt-es256-private.pem'), 'utf8')).toBe(key);
+    const me = await fetch(`${server.baseUrl}/api/me`, { headers: { authorization: `Bearer ${login.json.token as string}` } });
+    expect(me.status).toBe(200);
+    expect((await post('/api/token/refresh', { refresh_token: login.json.refresh_token })).status).toBe(200);
+  });
+
+  it('honours DATABASE_URL and a gesdinet config file from JWT_REFRESH_CONFIG', async () => {
+    const configPath = join(cwd, 'jwt_refresh.yaml');
+    writeFileSync(
+      configPath,
+      ['gesdinet_jwt_refresh_token:', '  ttl: 120', '  token_parameter_name: refreshToken', '  return_expiration: true', ''].join('\n'),
+    );
+    server = await spawnServer({ DATABASE_URL: 'sqlite:./data/custom.db', JWT_REFRESH_CONFIG: configPath }, cwd);
+    const started = Math.floor(Date.now() / 1000);
+    const login = await post('/api/login_check', { username: 'demo', password: 'demo' });
+    expect(login.json.refreshToken).toMatch(/^[0-9a-f]{128}$/);
+    expect(login.json.refresh_token_expiration).toBeGreaterThanOrEqual(started + 120);
+    expect(login.json.refresh_token_expiration).toBeLessThanOrEqual(started + 122);
+    // The bundle's single_use default (false): the same token comes back.
+    const refreshed = await post('/api/token/refresh', { refreshToken: login.json.refreshToken });
+    expect(refreshed.json.refreshToken).toBe(login.json.refreshToken);
+    expect(existsSync(join(cwd, 'data/custom.db'))).toBe(true);
+  });
+
+  it('shares revocation across two server processes on one SQLite file', async () => {
+    server = await spawnServer({}, cwd);
+    const first = server;
+    const second = await spawnServer({}, cwd);
+    try {
+      const login = await post('/api/login_check', { username: 'demo', password: 'demo' });
+      const auth = { authorization: `Bearer ${login.json.token as string}` };
+      expect((await fetch(`${second.baseUrl}/api/me`, { headers: auth })).status).toBe(200);
+
+      // A logout on the first instance ends the presented access token on the second.
+      const other = await post('/api/login_check', { username: 'demo', password: 'demo' });
+      const otherAuth = { authorization: `Bearer ${other.json.token as string}` };
+      await fetch(`${first.baseUrl}/api/token/invalidate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...otherAuth },
+        body: JSON.stringify({ refresh_token: other.json.refresh_token }),
+      });
+      expect((await fetch(`${second.baseUrl}/api/me`, { headers: otherAuth })).status).toBe(401);
+
+      // Log out everywhere on the first; the second refuses the access token and the refresh token.
+      const everywhere = await fetch(`${first.baseUrl}/api/sessions/revoke-all`, { method: 'POST', headers: auth });
+      expect(everywhere.status).toBe(200);
+      const me = await fetch(`${second.baseUrl}/api/me`, { headers: auth });
+      expect([me.status, await me.json()]).toEqual([401, { code: 401, message: 'Invalid JWT Token' }]);
+      const refreshed = await fetch(`${second.baseUrl}/api/token/refresh`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ refresh_token: login.json.refresh_token }),
+      });
+      expect(refreshed.status).toBe(401);
+    } finally {
+      second.process.kill('SIGTERM');
+      await second.exited;
+    }
+  });
+
+  it.each([
+    ['production without a signing key', { NODE_ENV: 'production' }, 'jwt.secretKey (or JWT_SECRET_KEY) is required'],
+    ['a bad PORT', { PORT: 'eighty' }, 'PORT'],
+    ['an unsupported store', { DATABASE_URL: 'oracle://db' }, 'DATABASE_URL'],
+    ['an invalid option in the config file', { JWT_REFRESH_CONFIG: 'bad.json' }, 'ttl'],
+  ])('refuses to start with %s, saying why', (_name, env, message) => {
+    writeFileSync(join(cwd, 'bad.json'), JSON.stringify({ ttl: -5 }));
+    const result = spawnSync(process.execPath, [CLI, 'serve'], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,555 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, StoreError } from '../../src/errors.js';
+import { createPostgresStore, type PostgresRefreshTokenStore, type PostgresStoreOptions } from '../../src/stores/postgres.js';
+import {
+  POSTGRES_MAX_TABLE_NAME_LENGTH,
+  POSTGRES_MIGRATION_LOCK_KEY,
+  postgresMigrations,
+} from '../../src/stores/postgres-migrations.js';
+import type { RefreshTokenRecord } from '../../src/stores/store.js';
+import { runStoreConformance } from '../conformance/store.suite.js';
+import { at, HOUR, labelHash as hashOf, recordMaker, T0 } from '../support/token-records.js';
+
+/** The server under test; the default is the PostgreSQL this project's machines run (trust auth). */
+const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const START_HINT =
+  `PostgreSQL is not reachable at ${withoutPassword(POSTGRES_URL)}. Start it with ` +
+  '`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` ' +
+  '(or install it: `apt-get update && apt-get install -y postgresql`), or point POSTGRES_URL at another server.';
+
+/** Prefix of every table and schema this file run creates, so parallel runs never collide; all dropped in afterAll. */
+const RUN = `rt_${process.pid}_${randomBytes(3).toString('hex')}`;
+const createdTables = new Set<string>();
+const createdSchemas = new Set<string>();
+let tableCounter = 0;
+
+/** A fresh table name in `public` for one case, remembered for the final drop. */
+function freshTable(): string {
+  tableCounter += 1;
+  const name = `${RUN}_${tableCounter}`;
+  createdTables.add(name);
+  return name;
+}
+
+function freshSchema(): string {
+  tableCounter += 1;
+  const name = `${RUN}_s${tableCounter}`;
+  createdSchemas.add(name);
+  return name;
+}
+
+const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 3 });
+admin.on('error', () => {});
+
+let reached = false;
+
+/** Fails with how to start the server, instead of a bare ECONNREFUSED, when PostgreSQL is down. */
+async function assertReachable(): Promise<void> {
+  try {
+    await admin.query('SELECT 1');
+    reached = true;
+  } catch (error) {
+    throw new Error(START_HINT, { cause: error });
+  }
+}
+
+// Before EACH case, not once in beforeAll: a failed beforeAll makes vitest report the cases
+// as skipped, and an unreachable server must show up as failed tests.
+beforeEach(assertReachable);
+
+afterAll(async () => {
+  if (!reached) {
+    await admin.end();
+    return;
+  }
+  try {
+    for (const table of createdTables) {
+      await admin.query(
+        `DROP TABLE IF EXISTS ${companions(table)
+          .map((name) => `public."${name}"`)
+          .join(', ')} CASCADE`,
+      );
+    }
+    for (const schema of createdSchemas) {
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    }
+    await dropOurMigrationRows();
+  } finally {
+    await admin.end();
+  }
+});
+
+/**
+ * Removes this run's rows from `public.jwt_refresh_migrations`, and the table
+ * itself once empty, under the store's own migration lock so a store migrating
+ * in another process right now never loses the table it just created.
+ */
+async function dropOurMigrationRows(): Promise<void> {
+  const client = await admin.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(`SELECT pg_advisory_xact_lock(${POSTGRES_MIGRATION_LOCK_KEY})`);
+    const exists = await client.query(`SELECT to_regclass('public.jwt_refresh_migrations') IS NOT NULL AS found`);
+    if (exists.rows[0]?.found === true) {
+      await client.query('DELETE FROM public.jwt_refresh_migrations WHERE table_name LIKE $1', [`${RUN}\\_%`]);
+      const left = await client.query('SELECT 1 FROM public.jwt_refresh_migrations LIMIT 1');
+      if (left.rowCount === 0) {
+        await client.query('DROP TABLE public.jwt_refresh_migrations');
+      }
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+function companions(table: string): string[] {
+  return [table, `${table}_blocklist`, `${table}_watermarks`, `${table}_rate_limits`];
+}
+
+/** Empties a table and its companions between cases (they exist only once a store has migrated). */
+async function truncate(schema: string, table: string): Promise<void> {
+  const exists = await admin.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [`"${schema}"."${table}"`]);
+  if (exists.rows[0]?.found === true) {
+    await admin.query(`TRUNCATE ${companions(table).map((name) => `"${schema}"."${name}"`).join(', ')}`);
+  }
+}
+
+const suiteTable = freshTable();
+
+runStoreConformance('postgres', async () => {
+  await assertReachable();
+  // A store that owns its pool (pg's default of 10 connections), so the 50-rotation case races for real.
+  const store = createPostgresStore({ url: POSTGRES_URL, tableName: suiteTable });
+  return {
+    store,
+    rawRows: async () => (await admin.query<Record<string, unknown>>(`SELECT * FROM public."${suiteTable}"`)).rows,
+    cleanup: async () => {
+      await store.close();
+      await truncate('public', suiteTable);
+    },
+  };
+});
+
+/** This file's records: a one-step label hash and the bare `alice` identifier. */
+const record = recordMaker({ hash: hashOf, userIdentifier: 'alice' });
+
+function successorOf(parent: RefreshTokenRecord, label: string): RefreshTokenRecord {
+  return record(label, { familyId: parent.familyId, generation: parent.generation + 1, createdAt: at(HOUR) });
+}
+
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return '(unparsable POSTGRES_URL)';
+  }
+}
+
+describe('PostgreSQL store', () => {
+  const opened: Array<{ close(): Promise<void> }> = [];
+
+  /** Tracks a store so a failing assertion cannot leak its pool into the next case. */
+  function open(options: PostgresStoreOptions): PostgresRefreshTokenStore {
+    const store = createPostgresStore(options);
+    opened.push(store);
+    return store;
+  }
+
+  /** An app-owned pool, ended after the case. */
+  function appPool(config: pg.PoolConfig = {}): pg.Pool {
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, ...config });
+    pool.on('error', () => {});
+    opened.push({ close: () => (pool.ending ? Promise.resolve() : pool.end()) });
+    return pool;
+  }
+
+  afterEach(async () => {
+    for (const closable of opened.splice(0).reverse()) {
+      await closable.close();
+    }
+  });
+
+  async function migrationRows(
+    table: string,
+    schema = 'public',
+  ): Promise<Array<{ version: number; name: string; applied_at: Date }>> {
+    const exists = await admin.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [`"${schema}".jwt_refresh_migrations`]);
+    if (exists.rows[0]?.found !== true) {
+      return [];
+    }
+    const result = await admin.query<{ version: number; name: string; applied_at: Date }>(
+      `SELECT version, name, applied_at FROM "${schema}".jwt_refresh_migrations WHERE table_name = $1 ORDER BY version`,
+      [table],
+    );
+    return result.rows;
+  }
+
+  const allVersions = postgresMigrations.map((m) => m.version);
+
+  describe('migrations', () => {
+    it('are idempotent: a second store on the same table applies nothing and records each version once', async () => {
+      const tableName = freshTable();
+      const first = open({ url: POSTGRES_URL, tableName });
+      await first.insert(record('kept'));
+      await first.close();
+
+      const second = open({ url: POSTGRES_URL, tableName });
+      expect(await second.migrate()).toEqual([]);
+      expect(await second.migrate()).toEqual([]);
+
+      expect((await migrationRows(tableName)).map(({ version, name }) => ({ version, name }))).toEqual(
+        postgresMigrations.map((m) => ({ version: m.version, name: m.name })),
+      );
+      expect(await second.findByHash(hashOf('kept'))).not.toBeNull();
+    });
+
+    it('apply each version once when several stores, each with its own pool, migrate a fresh table at once', async () => {
+      const tableName = freshTable();
+      const stores = Array.from({ length: 4 }, () => open({ url: POSTGRES_URL, tableName, migrate: false }));
+
+      const applied = await Promise.all(stores.map((store) => store.migrate()));
+
+      // Every version applied by exactly one of them, whichever got the lock first.
+      expect(applied.flat().sort((a, b) => a - b)).toEqual(allVersions);
+      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(allVersions);
+      for (const store of stores) {
+        expect(await store.count()).toBe(0);
+      }
+    });
+
+    it('migrate lazily and once when the first operations of a new store run in parallel', async () => {
+      const tableName = freshTable();
+      const store = open({ url: POSTGRES_URL, tableName });
+
+      const counts = await Promise.all(Array.from({ length: 20 }, () => store.count()));
+
+      expect(counts).toEqual(Array.from({ length: 20 }, () => 0));
+      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(allVersions);
+      expect(await store.migrate()).toEqual([]);
+    });
+
+    it('record applied_at from the injected clock', async () => {
+      const tableName = freshTable();
+      const store = open({ url: POSTGRES_URL, tableName, clock: () => T0 });
+      await store.migrate();
+
+      expect((await migrationRows(tableName)).map((row) => row.applied_at.getTime())).toEqual(
+        allVersions.map(() => T0.getTime()),
+      );
+    });
+
+    it('are skipped with migrate: false, and migrate() then applies them', async () => {
+      const tableName = freshTable();
+      const store = open({ url: POSTGRES_URL, tableName, migrate: false });
+
+      await expect(store.count()).rejects.toBeInstanceOf(StoreError);
+      expect(await migrationRows(tableName)).toEqual([]);
+
+      expect(await store.migrate()).toEqual(allVersions);
+      await store.insert(record('after-migrate'));
+      expect(await store.count()).toBe(1);
+    });
+
+    it('refuse to adopt a same-named table they did not create, and retry on the next operation', async () => {
+      const tableName = freshTable();
+      await admin.query(`CREATE TABLE public."${tableName}" (id SERIAL PRIMARY KEY, refresh_token TEXT, username TEXT, valid TIMESTAMP)`);
+      const store = open({ url: POSTGRES_URL, tableName });
+
+      const error: unknown = await store.count().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).message).toBe('Store operation failed: migrate');
+      expect(await migrationRows(tableName)).toEqual([]);
+
+      // The failure is not memoised: once the operator moved the old table away, the same store works.
+      await admin.query(`DROP TABLE public."${tableName}"`);
+      expect(await store.count()).toBe(0);
+      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(allVersions);
+    });
+  });
+
+  describe('options', () => {
+    it('keeps its tables, indexes and migration records in a custom schema (mixed-case names quoted), apart from a same-named table elsewhere', async () => {
+      const schema = freshSchema();
+      const tableName = freshTable();
+      const custom = open({ url: POSTGRES_URL, schema, tableName: 'JwtRefreshTokens' });
+      const inPublic = open({ url: POSTGRES_URL, tableName });
+      const sameNameOtherSchema = open({ url: POSTGRES_URL, schema, tableName });
+
+      await custom.insert(record('in-custom'));
+      await inPublic.insert(record('in-public-1'));
+      await inPublic.insert(record('in-public-2'));
+      await sameNameOtherSchema.insert(record('in-schema'));
+
+      expect(await custom.count()).toBe(1);
+      expect(await inPublic.count()).toBe(2);
+      expect(await sameNameOtherSchema.count()).toBe(1);
+      expect(await custom.findByHash(hashOf('in-public-1'))).toBeNull();
+      const tables = await admin.query<{ tablename: string }>(
+        'SELECT tablename FROM pg_tables WHERE schemaname = $1',
+        [schema],
+      );
+      expect(tables.rows.map((row) => row.tablename).sort()).toEqual(
+        [...companions('JwtRefreshTokens'), ...companions(tableName), 'jwt_refresh_migrations'].sort(),
+      );
+      const stored = await admin.query(`SELECT token_hash FROM "${schema}"."JwtRefreshTokens"`);
+      expect(stored.rows).toEqual([{ token_hash: hashOf('in-custom') }]);
+      expect((await migrationRows('JwtRefreshTokens', schema)).map((row) => row.version)).toEqual(allVersions);
+      expect((await migrationRows(tableName, schema)).map((row) => row.version)).toEqual(allVersions);
+      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(allVersions);
+    });
+
+    it(`accepts a ${POSTGRES_MAX_TABLE_NAME_LENGTH}-character table name with every derived name intact`, async () => {
+      const tableName = `${RUN}_long_`.padEnd(POSTGRES_MAX_TABLE_NAME_LENGTH, 'x');
+      createdTables.add(tableName);
+      const store = open({ url: POSTGRES_URL, tableName });
+      await store.hitRateLimit('k', 60, T0);
+      await store.blockAccessToken('jti', at(HOUR));
+
+      const indexes = await admin.query<{ indexname: string }>(
+        'SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = ANY($2)',
+        ['public', companions(tableName)],
+      );
+      const names = indexes.rows.map((row) => row.indexname);
+      for (const suffix of ['_user_id_idx', '_family_id_idx', '_valid_until_idx', '_token_hash_key', '_blocklist_expires_at_idx', '_rate_limits_reset_at_idx']) {
+        expect(names, suffix).toContain(`${tableName}${suffix}`);
+      }
+      expect(Math.max(...names.map((name) => name.length))).toBeLessThanOrEqual(63);
+    });
+
+    it('refuses names that are not SQL identifiers or too long for derived names, and needs exactly one of url and pool', () => {
+      const pool = appPool();
+      for (const tableName of ['', '1tokens', 'refresh-tokens', 'tokens; DROP TABLE users', '"quoted"', 'x'.repeat(POSTGRES_MAX_TABLE_NAME_LENGTH + 1)]) {
+        expect(() => createPostgresStore({ pool, tableName }), tableName).toThrow(ConfigError);
+      }
+      for (const schema of ['', 'auth.tokens', 'a"b', 'x'.repeat(64)]) {
+        expect(() => createPostgresStore({ pool, schema }), schema).toThrow(ConfigError);
+      }
+      expect(() => createPostgresStore({})).toThrow(ConfigError);
+      expect(() => createPostgresStore({ url: POSTGRES_URL, pool })).toThrow(ConfigError);
+      expect(() => createPostgresStore({ url: '' })).toThrow(ConfigError);
+      expect(createPostgresStore({ pool, schema: `s${'x'.repeat(62)}` }).schema).toHaveLength(63);
+    });
+  });
+
+  describe('schema', () => {
+    it('indexes token_hash (unique), user_id, family_id and valid_until, and the companion tables\' expiries', async () => {
+      const tableName = freshTable();
+      await open({ url: POSTGRES_URL, tableName }).migrate();
+
+      const indexes = await admin.query<{ tablename: string; indexdef: string }>(
+        'SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = ANY($2)',
+        ['public', companions(tableName)],
+      );
+      const described = indexes.rows.map((row) => {
+        const match = /^CREATE (UNIQUE )?INDEX \S+ ON \S+ USING btree \((\w+)\)$/.exec(row.indexdef);
+        return `${row.tablename.slice(tableName.length) || '(tokens)'}: ${match?.[2] ?? row.indexdef}${match?.[1] === undefined ? '' : ' unique'}`;
+      });
+
+      expect(described.sort()).toEqual(
+        [
+          '(tokens): id unique',
+          '(tokens): token_hash unique',
+          '(tokens): user_id',
+          '(tokens): family_id',
+          '(tokens): valid_until',
+          '_blocklist: jti unique',
+          '_blocklist: expires_at',
+          '_watermarks: user_id unique',
+          '_rate_limits: key unique',
+          '_rate_limits: reset_at',
+        ].sort(),
+      );
+    });
+
+    it('stores every instant as timestamptz with millisecond precision', async () => {
+      const tableName = freshTable();
+      await open({ url: POSTGRES_URL, tableName }).migrate();
+
+      const columns = await admin.query<{ table_name: string; column_name: string; data_type: string; datetime_precision: number }>(
+        `SELECT table_name, column_name, data_type, datetime_precision FROM information_schema.columns
+         WHERE table_schema = 'public' AND table_name = ANY($1) AND data_type LIKE 'timestamp%'`,
+        [companions(tableName)],
+      );
+
+      expect(columns.rows.map((c) => `${c.table_name.slice(tableName.length)}.${c.column_name}`).sort()).toEqual(
+        [
+          '.valid_until', '.family_deadline', '.created_at', '.last_used_at', '.rotated_at', '.revoked_at',
+          '_blocklist.expires_at', '_watermarks.revoked_before', '_rate_limits.window_start', '_rate_limits.reset_at',
+        ].sort(),
+      );
+      for (const column of columns.rows) {
+        expect(column.data_type, column.column_name).toBe('timestamp with time zone');
+        expect(column.datetime_precision, column.column_name).toBe(3);
+      }
+    });
+
+    it('finds expired rows for deleteExpired through the valid_until index', async () => {
+      const tableName = freshTable();
+      await open({ url: POSTGRES_URL, tableName }).migrate();
+      // 20,000 rows of which a few are expired, analysed, so the planner chooses freely.
+      await admin.query(
+        `INSERT INTO public."${tableName}" (id, token_hash, user_id, user_identifier, family_id, generation, valid_until, created_at)
+         SELECT 'id' || i, md5(i::text), 'u' || (i % 50), 'user', 'f' || i, 0, $1::timestamptz + i * interval '1 minute', $1
+         FROM generate_series(1, 20000) AS i`,
+        [T0.toISOString()],
+      );
+      await admin.query(`ANALYZE public."${tableName}"`);
+
+      const plan = await admin.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN DELETE FROM public."${tableName}" WHERE id IN (
+           SELECT id FROM public."${tableName}" WHERE valid_until < $1 ORDER BY valid_until LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+        [at(10 * 60_000).toISOString(), 1000],
+      );
+
+      expect(plan.rows.map((row) => row['QUERY PLAN']).join('\n')).toContain(`${tableName}_valid_until_idx`);
+    });
+  });
+
+  describe('connections', () => {
+    it('close() leaves an app-owned pool open, and ends a pool the store opened', async () => {
+      const tableName = freshTable();
+      const pool = appPool();
+      const shared = createPostgresStore({ pool, tableName });
+      await shared.insert(record('shared'));
+      await shared.close();
+      await shared.close();
+      expect(pool.ending).toBe(false);
+      expect((await pool.query(`SELECT count(*)::int AS n FROM public."${tableName}"`)).rows).toEqual([{ n: 1 }]);
+
+      const owned = open({ url: POSTGRES_URL, tableName });
+      expect(await owned.count()).toBe(1);
+      await owned.close();
+      expect(owned.pool.ended).toBe(true);
+      await expect(owned.count()).rejects.toBeInstanceOf(StoreError);
+    });
+
+    it('wraps driver failures in StoreError, keeping the SQL message in cause only', async () => {
+      const tableName = freshTable();
+      const store = open({ url: POSTGRES_URL, tableName });
+      await store.migrate();
+      await admin.query(`DROP TABLE public."${tableName}"`);
+
+      const error: unknown = await store.findByHash(hashOf('x')).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).message).toBe('Store operation failed: findByHash');
+      expect((error as StoreError).cause).toBeInstanceOf(pg.DatabaseError);
+      expect(((error as StoreError).cause as pg.DatabaseError).code).toBe('42P01');
+    });
+
+    it('fails with a StoreError when the server cannot be reached', async () => {
+      const unreachable = new URL(POSTGRES_URL);
+      unreachable.port = '1';
+      const store = open({ url: unreachable.toString() });
+
+      const error: unknown = await store.count().catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).message).toBe('Store operation failed: migrate');
+      expect(String((error as StoreError).cause)).toMatch(/ECONNREFUSED/);
+    });
+
+    it('returns exact Dates and numbers even when the app pool parses every type as raw text', async () => {
+      const tableName = freshTable();
+      const raw: pg.CustomTypesConfig = { getTypeParser: () => (value: string) => value };
+      const store = open({ pool: appPool({ types: raw }), tableName });
+      const full = record('raw', {
+        generation: 7,
+        familyDeadline: at(30 * 24 * HOUR + 2),
+        lastUsedAt: at(HOUR + 4),
+        rotatedAt: at(HOUR + 5),
+        successorHash: hashOf('raw-next'),
+        revokedAt: at(2 * HOUR + 6),
+      });
+      await store.insert(full);
+
+      expect(await store.findByHash(full.tokenHash)).toEqual(full);
+      expect(await store.count()).toBe(1);
+      expect(await store.hitRateLimit('k', 60, T0)).toEqual({ count: 1, resetAt: new Date(Math.floor(T0.getTime() / 60_000) * 60_000 + 60_000) });
+      await store.setRevokedBefore('user-1', at(HOUR + 9));
+      expect(await store.getRevokedBefore('user-1')).toEqual(at(HOUR + 9));
+      expect(await store.listFamilies('user-1', at(0))).toEqual([]);
+    });
+
+    it('lets one of two stores win when both saw the parent live before rotating', async () => {
+      const tableName = freshTable();
+      const a = open({ url: POSTGRES_URL, tableName });
+      const b = open({ url: POSTGRES_URL, tableName });
+      const parent = record('parent');
+      await a.insert(parent);
+      // The check-then-act race: both stores read the parent as live...
+      expect((await a.findByHash(parent.tokenHash))?.rotatedAt).toBeNull();
+      expect((await b.findByHash(parent.tokenHash))?.rotatedAt).toBeNull();
+
+      // ...then both rotate it; only the guarded UPDATE keeps the second out.
+      expect(await b.rotate(parent.tokenHash, successorOf(parent, 'from-b'), at(HOUR))).toBe('rotated');
+      expect(await a.rotate(parent.tokenHash, successorOf(parent, 'from-a'), at(HOUR))).toBe('conflict');
+
+      expect((await a.findByHash(parent.tokenHash))?.successorHash).toBe(hashOf('from-b'));
+      expect(await a.findByHash(hashOf('from-a'))).toBeNull();
+      expect(await a.count()).toBe(2);
+    });
+
+    it.each([
+      ['READ COMMITTED', {}],
+      // The store pins READ COMMITTED in its transactions and retries what a stronger default rolls back.
+      ['SERIALIZABLE', { options: '-c default_transaction_isolation=serializable' }],
+    ])(
+      'lets exactly one of 50 parallel rotations through an app pool of 12 connections win, sessions defaulting to %s',
+      async (_isolation, config: pg.PoolConfig) => {
+        const tableName = freshTable();
+        const pool = appPool({ max: 12, ...config });
+        const store = open({ pool, tableName });
+        await store.migrate();
+
+        for (let round = 0; round < 5; round += 1) {
+          const parent = record(`contended-${round}`, { familyId: `family-${round}` });
+          await store.insert(parent);
+          const successors = Array.from({ length: 50 }, (_, i) => successorOf(parent, `contender-${round}-${i}`));
+
+          const settled = await Promise.allSettled(successors.map((s) => store.rotate(parent.tokenHash, s, at(HOUR))));
+
+          expect(settled.filter((s) => s.status === 'rejected')).toEqual([]);
+          const outcomes = settled.map((s) => (s.status === 'fulfilled' ? s.value : 'error'));
+          expect(outcomes.filter((o) => o === 'rotated')).toHaveLength(1);
+          expect(outcomes.filter((o) => o === 'conflict')).toHaveLength(49);
+          const winner = successors[outcomes.indexOf('rotated')];
+          expect((await store.findByHash(parent.tokenHash))?.successorHash).toBe(winner?.tokenHash);
+          const stored = await admin.query(`SELECT count(*)::int AS n FROM public."${tableName}" WHERE family_id = $1`, [
+            parent.familyId,
+          ]);
+          expect(stored.rows).toEqual([{ n: 2 }]);
+        }
+        // The race ran over several real connections, not one serialising them.
+        expect(pool.totalCount).toBeGreaterThan(1);
+      },
+    );
+
+    it('counts 50 parallel rate-limit hits exactly and revokes in parallel without errors on SERIALIZABLE sessions', async () => {
+      const tableName = freshTable();
+      const pool = appPool({ max: 12, options: '-c default_transaction_isolation=serializable' });
+      const store = open({ pool, tableName });
+      await store.migrate();
+      for (let i = 0; i < 20; i += 1) {
+        await store.insert(record(`r${i}`, { familyId: `family-${i % 4}` }));
+      }
+
+      const hits = await Promise.all(Array.from({ length: 50 }, () => store.hitRateLimit('refresh:family-1', 60, T0)));
+      const revoked = await Promise.all([
+        ...Array.from({ length: 4 }, (_, i) => store.revokeFamily(`family-${i}`, at(HOUR))),
+        store.revokeUser('user-1', at(HOUR)),
+      ]);
+
+      expect(hits.map((hit) => hit.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      expect(revoked.reduce((sum, n) => sum + n, 0)).toBe(20);
+    });
+  });
+});

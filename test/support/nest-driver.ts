@@ -1,0 +1,58 @@
+import 'reflect-metadata';
+import { Controller, Get, Module, UseGuards, type NestApplicationOptions } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import type { AddressInfo } from 'node:net';
+import { CurrentUser, JwtAuthGuard, JwtRefreshModule, Roles, createJwtRefreshController } from '../../src/adapters/nest/index.js';
+import { createJwtRefresh } from '../../src/create-jwt-refresh.js';
+import type { AccessTokenClaims } from '../../src/jwt/build-claims.js';
+import type { HttpDriver } from './http-driver.js';
+import { requestOverHttp } from './test-request.js';
+
+// Decorators applied as calls: the test tsconfig has no experimentalDecorators.
+class ApiController {
+  me(claims: AccessTokenClaims) {
+    return claims;
+  }
+
+  admin() {
+    return { ok: true };
+  }
+}
+const api = ApiController.prototype;
+Get('me')(api, 'me', Object.getOwnPropertyDescriptor(api, 'me')!);
+CurrentUser()(api, 'me', 0);
+Get('admin')(api, 'admin', Object.getOwnPropertyDescriptor(api, 'admin')!);
+Roles('ROLE_ADMIN')(api, 'admin', Object.getOwnPropertyDescriptor(api, 'admin')!);
+UseGuards(JwtAuthGuard)(ApiController);
+Controller('api')(ApiController);
+
+/**
+ * Runs JwtRefreshModule in a Nest app on the Express platform, on a real socket.
+ * `routes: 'module'` (forRoot) serves the routes through the module, with Nest's
+ * default body parser in front; `routes: 'controller'` (forRootAsync) serves them
+ * through createJwtRefreshController, with the body parser off.
+ */
+export function nestDriver({ routes }: { routes: 'module' | 'controller' }): HttpDriver {
+  return {
+    name: `nest (express, routes by ${routes})`,
+    async start(options) {
+      const jwtRefresh = await createJwtRefresh(options);
+      class AppModule {}
+      const appOptions: NestApplicationOptions = { logger: false };
+      if (routes === 'module') {
+        Module({ imports: [JwtRefreshModule.forRoot({ jwtRefresh })], controllers: [ApiController] })(AppModule);
+      } else {
+        appOptions.bodyParser = false;
+        Module({
+          imports: [JwtRefreshModule.forRootAsync({ useFactory: async () => ({ jwtRefresh, serveRoutes: false }) })],
+          controllers: [createJwtRefreshController(jwtRefresh.routes), ApiController],
+        })(AppModule);
+      }
+      const app = await NestFactory.create(AppModule, new ExpressAdapter(), appOptions);
+      await app.listen(0, '127.0.0.1');
+      const { port } = app.getHttpServer().address() as AddressInfo;
+      return { jwtRefresh, request: requestOverHttp(`http://127.0.0.1:${port}`), close: () => app.close() };
+    },
+  };
+}
