@@ -63,9 +63,10 @@ describe('demo page in headless Chromium', () => {
     // HttpOnly as the browser enforces it: the page's script cannot see the token.
     expect(await page.evaluate(() => document.cookie)).toBe('');
 
+    // The login's own answer is on screen (status 200 too): wait for /api/me's body, not any 200.
     await page.click('#me');
-    await page.waitForFunction(() => document.getElementById('output')?.textContent?.includes('"status": 200'));
-    expect((await output(page)).body.username).toBe('demo');
+    await page.waitForFunction(() => document.getElementById('output')?.textContent?.includes('"username": "demo"'));
+    expect(await output(page)).toMatchObject({ status: 200, body: { username: 'demo', roles: ['ROLE_USER'] } });
     // Sent on the token routes only: /api/me is outside the cookie's path.
     expect(cookieHeaders.get('/api/me')).toBeUndefined();
 
