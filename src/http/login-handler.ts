@@ -28,9 +28,7 @@ export async function handleLogin(ctx: HandlerContext, request: Request, info: R
       userAgent: request.headers.get('user-agent'),
       ip,
     });
-    // OIDC's auth_time: when the user last proved who they are; renewal carries it along.
-    const authTime = Math.floor(issued.record.createdAt.getTime() / 1000);
-    return await tokenResponse(ctx, user, issued.token, issued.record, request, { auth_time: authTime });
+    return await tokenResponse(ctx, user, issued.token, issued.record, request);
   } catch (error) {
     return errorResponse(error, ctx.reportError);
   }

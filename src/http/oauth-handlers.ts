@@ -1,6 +1,7 @@
 import { reloadTokenUser } from '../auth/reload-user.js';
 import { JwtRefreshError, PayloadTooLargeError, RateLimitedError } from '../errors.js';
 import { mintAccessToken } from '../jwt/mint-access-token.js';
+import { sessionClaims } from '../jwt/session-claims.js';
 import { verifyAccessToken } from '../jwt/verify.js';
 import { blockAccessToken } from '../tokens/access-token-revocation.js';
 import { invalidateRefreshToken } from '../tokens/invalidate-refresh-token.js';
@@ -61,7 +62,7 @@ export async function handleOAuthToken(ctx: HandlerContext, request: Request, in
       beforeUse: (record) => enforceRateLimit(ctx, 'family', record.familyId),
     });
     const now = ctx.now();
-    const accessToken = await mintAccessToken(ctx.keys, ctx.config.jwt, ctx.events, result.user, now, { sid: result.record.familyId });
+    const accessToken = await mintAccessToken(ctx.keys, ctx.config.jwt, ctx.events, result.user, now, sessionClaims(result.record, ctx.config.maxSessionLifetime));
     const body: Record<string, unknown> = {
       access_token: accessToken,
       token_type: 'Bearer',

@@ -1,5 +1,6 @@
 import type { User } from '../auth/user.js';
 import { mintAccessToken } from '../jwt/mint-access-token.js';
+import { sessionClaims } from '../jwt/session-claims.js';
 import { toUnixSeconds } from '../lib/clock.js';
 import type { RefreshTokenRecord } from '../stores/store.js';
 import { refreshTokenCookie } from './cookies.js';
@@ -19,12 +20,11 @@ export async function tokenResponse(
   refreshToken: string,
   record: RefreshTokenRecord,
   request: Request,
-  sessionClaims: Record<string, unknown> = {},
 ): Promise<Response> {
   const now = ctx.now();
   const { config } = ctx;
   // `sid` names the session (the token family), so session routes know which one is "current".
-  const claims = { sid: record.familyId, ...sessionClaims };
+  const claims = sessionClaims(record, config.maxSessionLifetime);
   const body: Record<string, unknown> = { token: await mintAccessToken(ctx.keys, config.jwt, ctx.events, user, now, claims) };
   if (!(config.cookie.enabled && config.cookie.removeTokenFromBody)) body[config.tokenParameterName] = refreshToken;
   if (config.returnExpiration) body[config.returnExpirationParameterName] = toUnixSeconds(record.validUntil);

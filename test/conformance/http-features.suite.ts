@@ -413,6 +413,25 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         expect((await t.app.request('/api/token/renew', { headers: bearer(next) })).status).toBe(401);
       });
 
+      it('keeps the login auth_time through refreshes, so renewal still ends at the family deadline', async () => {
+        const t = await start({ accessTokenRenewal: true, maxSessionLifetime: 5000, jwt: { tokenTtl: 3600 } });
+        const { token, refresh } = await t.loginTokens();
+        const original = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, number>;
+        t.clock.advance(3000);
+        const refreshed = await t.app.request('/api/token/refresh', { json: { refresh_token: refresh } });
+        expect(refreshed.status).toBe(200);
+        const access = body(refreshed).token as string;
+        const claims = JSON.parse(Buffer.from(access.split('.')[1]!, 'base64url').toString()) as Record<string, number>;
+        expect(claims.auth_time).toBe(original.auth_time);
+        const renewed = await t.app.request('/api/token/renew', { headers: bearer(access) });
+        expect(renewed.status).toBe(200);
+        const next = JSON.parse(Buffer.from((body(renewed).token as string).split('.')[1]!, 'base64url').toString()) as Record<string, number>;
+        expect(next.exp).toBe(original.auth_time! + 5000);
+        t.clock.advance(2000);
+        const late = await t.app.request('/api/token/renew', { headers: bearer(access) });
+        expect([late.status, late.body]).toEqual([401, { code: 401, message: 'Invalid JWT Token' }]);
+      });
+
       it('refuses a blocklisted token and a missing one', async () => {
         const t = await start({ accessTokenRenewal: true });
         const { token, refresh } = await t.loginTokens();
