@@ -13,7 +13,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreError } from '../../src/errors.js';
+import { createJwtRefresh, type JwtRefreshOptions } from '../../src/create-jwt-refresh.js';
 import type { RefreshTokenRecord, RefreshTokenStore } from '../../src/stores/store.js';
+import { createTokenHasher } from '../../src/tokens/hash-token.js';
+import { testOptions } from '../support/app-options.js';
 import { at, DAY, HOUR, hashOf, MINUTE, plainToken, record, successorOf, T0 } from '../support/token-records.js';
 
 /** What a store's test file hands the suite for each test case: a fresh, empty store. */
@@ -38,6 +41,8 @@ async function mustFind(store: RefreshTokenStore, tokenHash: string): Promise<Re
   }
   return found;
 }
+
+const sha256 = createTokenHasher(undefined);
 
 const DATE_FIELDS = ['validUntil', 'familyDeadline', 'createdAt', 'lastUsedAt', 'rotatedAt', 'revokedAt'] as const;
 
@@ -539,6 +544,92 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
         await store.migrate();
         await store.migrate();
         expect((await store.findByHash(hashOf('m0')))?.id).toBe('id-m0');
+      });
+    });
+
+    // The core on top of this store, through the Fetch handlers: what a user of the
+    // store sees over HTTP, so every backend answers the same (SPEC §3, §7, §9).
+    describe('refresh flows over this store', () => {
+      async function app(overrides: Partial<JwtRefreshOptions> = {}) {
+        const fixture = await testOptions({ ...overrides, store });
+        const jwtRefresh = await createJwtRefresh(fixture.options);
+        const post = async (path: string, json: Record<string, unknown>) => {
+          const response = await jwtRefresh.handle(
+            new Request(`http://localhost${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) }),
+          );
+          return { status: response!.status, body: (await response!.json()) as Record<string, unknown> };
+        };
+        const login = async (username = 'alice') => {
+          const response = await post('/api/login_check', { username, password: 'secret-password' });
+          expect(response.status).toBe(200);
+          return response.body.refresh_token as string;
+        };
+        const refresh = (token: string) => post('/api/token/refresh', { refresh_token: token });
+        return { jwtRefresh, clock: fixture.clock, login, refresh };
+      }
+
+      it('answers 50 parallel refreshes of one token inside the grace window with one successor, stored once', async () => {
+        const { login, refresh } = await app();
+        const first = await login();
+        const responses = await Promise.all(Array.from({ length: 50 }, () => refresh(first)));
+        expect(responses.map((response) => response.status)).toEqual(Array.from({ length: 50 }, () => 200));
+        const successors = new Set(responses.map((response) => response.body.refresh_token));
+        expect(successors.size).toBe(1);
+        const [successor] = [...successors] as string[];
+        expect(successor).not.toBe(first);
+        const parent = await mustFind(store, sha256(first));
+        expect(parent.successorHash).toBe(sha256(successor!));
+        expect((await mustFind(store, sha256(successor!))).rotatedAt).toBeNull();
+        expect(await store.count()).toBe(2);
+        expect(await subject!.rawRows()).toHaveLength(2);
+      });
+
+      it('lets exactly one of 50 parallel refreshes win with reuseGraceSeconds 0, and the family ends revoked', async () => {
+        const { login, refresh } = await app({ reuseGraceSeconds: 0 });
+        const first = await login();
+        const responses = await Promise.all(Array.from({ length: 50 }, () => refresh(first)));
+        const winners = responses.filter((response) => response.status === 200);
+        expect(winners).toHaveLength(1);
+        expect(responses.filter((response) => response.status === 401)).toHaveLength(49);
+        const successor = winners[0]!.body.refresh_token as string;
+        expect((await mustFind(store, sha256(first))).revokedAt).not.toBeNull();
+        expect((await mustFind(store, sha256(successor))).revokedAt).not.toBeNull();
+        expect(await store.count()).toBe(2);
+        expect((await refresh(successor)).body).toEqual({ code: 401, message: 'Invalid JWT Refresh Token' });
+      });
+
+      it('revokes the family when a rotated token comes back after the grace window, firing refreshTokenReused', async () => {
+        const { jwtRefresh, clock, login, refresh } = await app();
+        const reused: string[] = [];
+        jwtRefresh.events.on('refreshTokenReused', ({ record: reusedRecord }) => {
+          reused.push(reusedRecord.familyId);
+        });
+        const first = await login();
+        const second = (await refresh(first)).body.refresh_token as string;
+        clock.advance(11);
+        expect((await refresh(first)).status).toBe(401);
+        const family = (await mustFind(store, sha256(first))).familyId;
+        expect(reused).toEqual([family]);
+        expect((await mustFind(store, sha256(second))).revokedAt).not.toBeNull();
+        expect((await refresh(second)).status).toBe(401);
+      });
+
+      it('keeps only the newest maxTokensPerUser live families of a user, and leaves other users alone', async () => {
+        const { clock, login, refresh } = await app({ maxTokensPerUser: 2 });
+        const bob = await login('bob');
+        const tokens: string[] = [];
+        for (let i = 0; i < 3; i += 1) {
+          clock.advance(1);
+          tokens.push(await login('alice'));
+        }
+        expect((await mustFind(store, sha256(tokens[0]!))).revokedAt).not.toBeNull();
+        const families = await store.listFamilies('u-alice', new Date(clock().getTime()));
+        expect(families.map((family) => family.familyId)).toEqual(
+          await Promise.all([tokens[2]!, tokens[1]!].map(async (token) => (await mustFind(store, sha256(token))).familyId)),
+        );
+        expect((await refresh(tokens[0]!)).status).toBe(401);
+        expect((await refresh(tokens[1]!)).status).toBe(200);
+        expect((await refresh(bob)).status).toBe(200);
       });
     });
 
