@@ -3,16 +3,23 @@
 // swapped. Per request: SHA-256 of the presented token -> ONE indexed lookup by hash
 // on the backend -> validity checks -> the library's default claims signed ES256 with
 // jose SignJWT and a KeyObject imported once -> HMAC-SHA-512 successor (as the library
-// derives it), SHA-256 of it -> ONE write of the successor's row on the backend.
-// No library code: the tables/indexes come from the library's own first migration, so
-// the write maintains the same indexes as ours.
+// derives it), SHA-256 of it -> the same write as a rotation in the store: the parent
+// marked rotated only if it is still neither rotated nor revoked (the compare-and-set),
+// and the successor's row inserted, as one atomic step. No library code: the
+// tables/indexes come from the library's own first migration, so the write maintains
+// the same indexes as ours.
 //
-// Backends (each `find(hash)` returns a plain row or undefined, `insert(row)` writes one):
-//   sqlite    better-sqlite3, IMMEDIATE transaction with one INSERT (same as bench/server.mjs)
-//   postgres  pg Pool (default size, as the store's), SELECT by hash + one INSERT
-//   mysql     mysql2 pool (default size, as the store's), SELECT by hash + one INSERT
-//   redis     ioredis, HGETALL + one Lua script doing HSET of the record's fields + PEXPIREAT
-//   mongo     mongodb driver, findOne by tokenHash + one insertOne (same 5 indexes as ours)
+// Backends (`find(hash)` returns a plain row or undefined; `rotate(parentHash, row, nowMs)`
+// answers whether the guarded write happened; `insert(row)` is setup only):
+//   sqlite    better-sqlite3, IMMEDIATE transaction: guarded UPDATE + INSERT (as bench/server.mjs)
+//   postgres  pg Pool (default size, as the store's), SELECT by hash + one statement:
+//             a CTE whose guarded UPDATE ... RETURNING feeds the INSERT
+//   mysql     mysql2 pool (default size, as the store's), SELECT by hash + a transaction:
+//             guarded UPDATE, affectedRows check, INSERT, COMMIT
+//   redis     ioredis, HGETALL + one Lua script: guard, HSET of the parent, HSET + PEXPIREAT
+//             of the successor, SADD to its family and user sets, ZADD to the validity set
+//   mongo     mongodb driver, findOne by tokenHash + insertOne of the successor +
+//             guarded findOneAndUpdate of the parent (the store's order; same 5 indexes)
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -55,7 +62,7 @@ export function createCeiling({ backend, user, key }) {
     const generation = row.generation + 1;
     const next = createHmac('sha512', secret).update(presented).update('\0').update(row.family_id).update('\0').update(String(generation)).digest('hex');
     const client = { userAgent: userAgent ?? row.user_agent, ip: ip ?? row.ip };
-    await backend.insert(rowOf(sha256(next), row.family_id, generation, nowMs, client));
+    if (!(await backend.rotate(sha256(presented), rowOf(sha256(next), row.family_id, generation, nowMs, client), nowMs))) return null;
     const token = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'JWT' }).sign(key);
     return { token, refresh_token: next };
   }
@@ -77,6 +84,7 @@ export function createCeiling({ backend, user, key }) {
 // ---- backends ---------------------------------------------------------------
 
 const COLUMNS = ['id', 'token_hash', 'user_id', 'user_identifier', 'family_id', 'generation', 'valid_until', 'family_deadline', 'created_at', 'last_used_at', 'rotated_at', 'successor_hash', 'revoked_at', 'user_agent', 'ip'];
+const PG_INSTANTS = new Set(['valid_until', 'family_deadline', 'created_at', 'last_used_at', 'rotated_at', 'revoked_at']);
 const full = (row) => ({ family_deadline: null, last_used_at: null, rotated_at: null, successor_hash: null, revoked_at: null, ...row });
 const plain = (row, toMs = (v) => v) =>
   row === undefined || row === null
@@ -104,10 +112,19 @@ export async function sqliteBackend({ dir }) {
   for (const migration of sqliteMigrations) db.exec(migration.up('ceiling_tokens'));
   const find = db.prepare('SELECT * FROM "ceiling_tokens" WHERE token_hash = ?');
   const insert = db.prepare(`INSERT INTO "ceiling_tokens" (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`);
+  const markRotated = db.prepare(
+    'UPDATE "ceiling_tokens" SET rotated_at = ?, successor_hash = ?, last_used_at = ? WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL',
+  );
   const write = db.transaction((row) => insert.run(row));
+  const rotate = db.transaction((parentHash, row, nowMs) => {
+    if (markRotated.run(nowMs, row.token_hash, nowMs, parentHash).changes !== 1) return false;
+    insert.run(row);
+    return true;
+  });
   return {
     find: (hash) => plain(find.get(hash)),
     insert: (row) => void write.immediate(full(row)),
+    rotate: (parentHash, row, nowMs) => rotate.immediate(parentHash, full(row), nowMs),
     close: async () => db.close(),
   };
 }
@@ -122,8 +139,20 @@ export async function postgresBackend({ url, schema }) {
   const findSql = `SELECT user_id, family_id, generation, (extract(epoch from valid_until) * 1000)::float8 AS valid_until,
     revoked_at, rotated_at, user_agent, ip FROM ${table} WHERE token_hash = $1`;
   const insertSql = `INSERT INTO ${table} (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c, i) => (['valid_until', 'created_at'].includes(c) ? `to_timestamp($${i + 1}::float8 / 1000)` : `$${i + 1}`)).join(', ')})`;
+  const typed = (c, i) => (PG_INSTANTS.has(c) ? `to_timestamp($${i + 1}::float8 / 1000)` : `$${i + 1}::${c === 'generation' ? 'integer' : 'text'}`);
+  const at = `to_timestamp($${COLUMNS.length + 1}::float8 / 1000)`;
+  const rotateSql = `WITH parent AS (
+      UPDATE ${table} SET rotated_at = ${at}, successor_hash = $2, last_used_at = ${at}
+      WHERE token_hash = $${COLUMNS.length + 2} AND rotated_at IS NULL AND revoked_at IS NULL RETURNING id
+    )
+    INSERT INTO ${table} (${COLUMNS.join(', ')}) SELECT ${COLUMNS.map(typed).join(', ')} FROM parent RETURNING id`;
   return {
     find: async (hash) => plain((await pool.query({ name: 'ceiling-find', text: findSql, values: [hash] })).rows[0]),
+    rotate: async (parentHash, row, nowMs) => {
+      const r = full(row);
+      const result = await pool.query({ name: 'ceiling-rotate', text: rotateSql, values: [...COLUMNS.map((c) => r[c]), nowMs, parentHash] });
+      return result.rowCount === 1;
+    },
     insert: async (row) => {
       const r = full(row);
       await pool.query({ name: 'ceiling-insert', text: insertSql, values: COLUMNS.map((c) => r[c]) });
@@ -144,6 +173,27 @@ export async function mysqlBackend({ url }) {
       const [rows] = await pool.execute('SELECT user_id, family_id, generation, valid_until, revoked_at, rotated_at, user_agent, ip FROM ceiling_tokens WHERE token_hash = ?', [hash]);
       return plain(rows[0], (v) => (v instanceof Date ? v.getTime() : Date.parse(`${v}Z`)));
     },
+    rotate: async (parentHash, row, nowMs) => {
+      const r = full({ ...row, valid_until: new Date(row.valid_until), created_at: new Date(row.created_at) });
+      const at = new Date(nowMs);
+      const connection = await pool.getConnection();
+      try {
+        await connection.query('START TRANSACTION');
+        const [marked] = await connection.execute(
+          'UPDATE ceiling_tokens SET rotated_at = ?, successor_hash = ?, last_used_at = ? WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL',
+          [at, r.token_hash, at, parentHash],
+        );
+        if (marked.affectedRows !== 1) {
+          await connection.query('ROLLBACK');
+          return false;
+        }
+        await connection.execute(insertSql, COLUMNS.map((c) => r[c]));
+        await connection.query('COMMIT');
+        return true;
+      } finally {
+        connection.release();
+      }
+    },
     insert: async (row) => {
       const r = full({ ...row, valid_until: new Date(row.valid_until), created_at: new Date(row.created_at) });
       await pool.execute(insertSql, COLUMNS.map((c) => r[c]));
@@ -162,6 +212,20 @@ export async function redisBackend({ url, keyPrefix }) {
     // One round trip: the record's fields, then its expiry.
     lua: "redis.call('HSET', KEYS[1], unpack(ARGV, 2)) redis.call('PEXPIREAT', KEYS[1], ARGV[1]) return 1",
   });
+  client.defineCommand('ceilingRotate', {
+    numberOfKeys: 5,
+    // KEYS: parent, successor, family set, user set, validity zset. ARGV: successor hash, validUntil,
+    // expiry, rotatedAt, then the successor's fields. One script, so the guard and the writes are atomic.
+    lua: `local parent = redis.call('HMGET', KEYS[1], 'token_hash', 'rotated_at', 'revoked_at')
+if not parent[1] or parent[2] or parent[3] then return 0 end
+redis.call('HSET', KEYS[1], 'rotated_at', ARGV[4], 'last_used_at', ARGV[4], 'successor_hash', ARGV[1])
+redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+redis.call('PEXPIREAT', KEYS[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
+return 1`,
+  });
   const keyOf = (hash) => `${keyPrefix}ceiling:token:${hash}`;
   return {
     find: async (hash) => {
@@ -171,6 +235,11 @@ export async function redisBackend({ url, keyPrefix }) {
     insert: async (row) => {
       const fields = Object.entries(row).flatMap(([k, v]) => (v === null ? [] : [k, String(v)]));
       await client.ceilingInsert(keyOf(row.token_hash), row.valid_until + RETENTION_MARGIN_MS, ...fields);
+    },
+    rotate: async (parentHash, row, nowMs) => {
+      const fields = Object.entries(row).flatMap(([k, v]) => (v === null ? [] : [k, String(v)]));
+      const keys = [keyOf(parentHash), keyOf(row.token_hash), `${keyPrefix}ceiling:family:${row.family_id}`, `${keyPrefix}ceiling:user:${row.user_id}`, `${keyPrefix}ceiling:expiry`];
+      return (await client.ceilingRotate(...keys, row.token_hash, row.valid_until, row.valid_until + RETENTION_MARGIN_MS, nowMs, ...fields)) === 1;
     },
     close: async () => void client.disconnect(),
   };
@@ -200,27 +269,41 @@ export async function mongoBackend({ url, databaseName }) {
         ip: doc.ip ?? null,
       };
     },
-    insert: async (row) => {
-      const validUntil = new Date(row.valid_until);
-      await tokens.insertOne({
-        id: row.id,
-        tokenHash: row.token_hash,
-        userId: row.user_id,
-        userIdentifier: row.user_identifier,
-        familyId: row.family_id,
-        generation: row.generation,
-        validUntil,
-        familyDeadline: null,
-        createdAt: new Date(row.created_at),
-        lastUsedAt: null,
-        rotatedAt: null,
-        successorHash: null,
-        revokedAt: null,
-        userAgent: row.user_agent,
-        ip: row.ip,
-        expiresAt: new Date(validUntil.getTime()),
-      });
+    rotate: async (parentHash, row, nowMs) => {
+      await insertDocument(row);
+      const at = new Date(nowMs);
+      const marked = await tokens.findOneAndUpdate(
+        { tokenHash: parentHash, rotatedAt: null, revokedAt: null },
+        { $set: { rotatedAt: at, lastUsedAt: at, successorHash: row.token_hash } },
+        { projection: { _id: 1 } },
+      );
+      if (marked !== null) return true;
+      await tokens.deleteOne({ tokenHash: row.token_hash });
+      return false;
     },
+    insert: (row) => insertDocument(row),
     close: () => client.close(),
   };
+
+  async function insertDocument(row) {
+    const validUntil = new Date(row.valid_until);
+    await tokens.insertOne({
+      id: row.id,
+      tokenHash: row.token_hash,
+      userId: row.user_id,
+      userIdentifier: row.user_identifier,
+      familyId: row.family_id,
+      generation: row.generation,
+      validUntil,
+      familyDeadline: null,
+      createdAt: new Date(row.created_at),
+      lastUsedAt: null,
+      rotatedAt: null,
+      successorHash: null,
+      revokedAt: null,
+      userAgent: row.user_agent,
+      ip: row.ip,
+      expiresAt: new Date(validUntil.getTime()),
+    });
+  }
 }

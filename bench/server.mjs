@@ -68,8 +68,10 @@ await app.register(jwtRefreshPlugin, { jwtRefresh });
 // Same essential work as a rotating refresh, no library: parse the JSON body,
 // SHA-256 the presented token, one indexed SELECT by hash, check the row, sign
 // the same claims with the same key through jose's SignJWT (ES256), derive the
-// successor like the library (HMAC-SHA-512, 128 hex), SHA-256 it, and insert
-// its row in an IMMEDIATE transaction. The table is created by the library's own
+// successor like the library (HMAC-SHA-512, 128 hex), SHA-256 it, and write what a
+// rotation writes, in one IMMEDIATE transaction: the guarded UPDATE that marks the
+// parent rotated (the compare-and-set) and the INSERT of the successor's row (the
+// developers' guide: the same crypto and the same store write). The table is created by the library's own
 // migration SQL (same columns, same 5 indexes) in a database with the same
 // pragmas, so the insert maintains the same B-trees.
 
@@ -86,7 +88,15 @@ const ceilingInsert = ceilingDb.prepare(
    VALUES (@id, @token_hash, @user_id, @user_identifier, @family_id, @generation, @valid_until,
      @family_deadline, @created_at, @last_used_at, @rotated_at, @successor_hash, @revoked_at, @user_agent, @ip)`,
 );
+const ceilingMarkRotated = ceilingDb.prepare(
+  'UPDATE "ceiling_tokens" SET rotated_at = ?, successor_hash = ?, last_used_at = ? WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL',
+);
 const ceilingWrite = ceilingDb.transaction((row) => ceilingInsert.run(row));
+const ceilingRotate = ceilingDb.transaction((parentHash, row, nowMs) => {
+  if (ceilingMarkRotated.run(nowMs, row.token_hash, nowMs, parentHash).changes !== 1) return false;
+  ceilingInsert.run(row);
+  return true;
+});
 const usersById = new Map([[user.id, user]]);
 
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
@@ -126,7 +136,7 @@ async function ceilingRefresh(presented, userAgent, ip) {
   const generation = row.generation + 1;
   const next = createHmac('sha512', SECRET).update(presented).update('\0').update(row.family_id).update('\0').update(String(generation)).digest('hex');
   const client = { userAgent: userAgent ?? row.user_agent, ip: ip ?? row.ip };
-  ceilingWrite.immediate(ceilingRow(sha256(next), row.family_id, generation, nowMs, client));
+  if (!ceilingRotate.immediate(sha256(presented), ceilingRow(sha256(next), row.family_id, generation, nowMs, client), nowMs)) return null;
   const token = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'JWT' }).sign(ceilingKey);
   return { token, refresh_token: next };
 }

@@ -34,19 +34,18 @@ export type JwtRefreshErrorCode =
 /** Base class of every jwt-refresh error. Narrow with `instanceof` or `code`. */
 export abstract class JwtRefreshError extends Error {
   abstract readonly code: JwtRefreshErrorCode;
-  override name = 'JwtRefreshError';
+  // The concrete class's name (`StoreError`, ...), so logs and stack traces say which error it is.
+  override name: string = this.constructor.name;
 }
 
 /** An option failed validation at start. `message` names the option's path and what was expected. */
 export class ConfigError extends JwtRefreshError {
   readonly code = 'ERR_CONFIG_INVALID';
-  override name = 'ConfigError';
 }
 
 /** A signing or verification key could not be loaded, or does not fit the configured algorithm. */
 export class KeyError extends JwtRefreshError {
   readonly code = 'ERR_KEY_INVALID';
-  override name = 'KeyError';
 }
 
 /** No access token was found on a protected request. */

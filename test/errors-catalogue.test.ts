@@ -32,6 +32,8 @@ describe('error catalogue', () => {
       const instance = Reflect.construct(ErrorClass, ['x']) as errors.JwtRefreshError;
       expect(Object.keys(STATUS_BY_CODE)).toContain(instance.code);
       expect(documentedCodes.find((entry) => entry.code === instance.code)?.className).toBe(ErrorClass.name);
+      // Logs print `name`: it must say which error this is, not the base class.
+      expect(instance.name).toBe(ErrorClass.name);
     }
   });
 });
