@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { CurrentUser, JwtAuthGuard, JwtRefreshModule, Roles } from '../../src/adapters/nest/index.js';
@@ -16,6 +17,8 @@ runHttpConformance(nestDriver({ routes: 'module' }));
 runHttpConformance(nestDriver({ routes: 'controller' }));
 runHttpFeatureConformance(nestDriver({ routes: 'module' }));
 runHttpFeatureConformance(nestDriver({ routes: 'controller' }));
+runHttpConformance(nestDriver({ routes: 'module', platform: 'fastify' }));
+runHttpFeatureConformance(nestDriver({ routes: 'module', platform: 'fastify' }));
 
 class AdminController {
   username(username: unknown) {
@@ -29,11 +32,12 @@ Roles('ROLE_ADMIN')(AdminController);
 Controller('admin')(AdminController);
 
 describe('nest module', () => {
-  it('serves the token routes at their paths, outside a global prefix and a global JwtAuthGuard', async () => {
+  it.each(['express', 'fastify'] as const)('serves the token routes at their paths, outside a global prefix and a global JwtAuthGuard (%s)', async (platform) => {
     const jwtRefresh = await createJwtRefresh((await testOptions()).options);
     class AppModule {}
     Module({ imports: [JwtRefreshModule.forRoot({ jwtRefresh })], controllers: [AdminController] })(AppModule);
-    const app = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false });
+    const adapter = platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
+    const app = await NestFactory.create(AppModule, adapter, { logger: false });
     app.setGlobalPrefix('v1');
     app.useGlobalGuards(app.get(JwtAuthGuard));
     await app.listen(0, '127.0.0.1');

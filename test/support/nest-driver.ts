@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Controller, Get, Module, UseGuards, type NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
 import { CurrentUser, JwtAuthGuard, JwtRefreshModule, Roles, createJwtRefreshController } from '../../src/adapters/nest/index.js';
 import { createJwtRefresh } from '../../src/create-jwt-refresh.js';
@@ -28,14 +29,14 @@ UseGuards(JwtAuthGuard)(ApiController);
 Controller('api')(ApiController);
 
 /**
- * Runs JwtRefreshModule in a Nest app on the Express platform, on a real socket.
+ * Runs JwtRefreshModule in a Nest app on the Express (default) or Fastify platform, on a real socket.
  * `routes: 'module'` (forRoot) serves the routes through the module, with Nest's
  * default body parser in front; `routes: 'controller'` (forRootAsync) serves them
- * through createJwtRefreshController, with the body parser off.
+ * through createJwtRefreshController, with the body parser off (Express only).
  */
-export function nestDriver({ routes }: { routes: 'module' | 'controller' }): HttpDriver {
+export function nestDriver({ routes, platform = 'express' }: { routes: 'module' | 'controller'; platform?: 'express' | 'fastify' }): HttpDriver {
   return {
-    name: `nest (express, routes by ${routes})`,
+    name: `nest (${platform}, routes by ${routes})`,
     async start(options) {
       const jwtRefresh = await createJwtRefresh(options);
       class AppModule {}
@@ -49,7 +50,7 @@ export function nestDriver({ routes }: { routes: 'module' | 'controller' }): Htt
           controllers: [createJwtRefreshController(jwtRefresh.routes), ApiController],
         })(AppModule);
       }
-      const app = await NestFactory.create(AppModule, new ExpressAdapter(), appOptions);
+      const app = await NestFactory.create(AppModule, platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), appOptions);
       await app.listen(0, '127.0.0.1');
       const { port } = app.getHttpServer().address() as AddressInfo;
       return { jwtRefresh, request: requestOverHttp(`http://127.0.0.1:${port}`), close: () => app.close() };

@@ -10,7 +10,7 @@ export interface JwtRefreshModuleOptions {
   jwtRefresh: JwtRefresh;
   /**
    * Serve the jwt-refresh routes at their configured paths. Default true. Turn it
-   * off to serve them through {@link createJwtRefreshController} instead.
+   * off to serve them through {@link createJwtRefreshController} instead (Express platform only).
    */
   serveRoutes?: boolean;
 }
@@ -29,7 +29,8 @@ export interface JwtRefreshModuleAsyncOptions {
  * whole application (it is global, so `JwtAuthGuard` works in any module) and
  * serves the jwt-refresh routes (`jwtRefresh.routes`: login, refresh, invalidate, ...).
  *
- * The routes are served by the Express adapter's router, mounted on the HTTP
+ * The routes are served by the Express adapter's router (on Nest's Express
+ * platform) or the Fastify plugin (on its Fastify platform), mounted on the HTTP
  * adapter when the application initialises, at the configured paths exactly:
  * neither a global prefix nor the app's guards, interceptors or exception
  * filters apply to them, so nothing rewrites the core's answers (a global
@@ -68,13 +69,22 @@ export class JwtRefreshModule implements OnModuleInit {
     const httpAdapter = this.adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | undefined;
     if (httpAdapter === undefined) return;
     const platform = httpAdapter.getType();
+    const { jwtRefresh, serveRoutes = true } = this.options;
+    if (platform === 'fastify') {
+      if (!serveRoutes) return;
+      // The Fastify plugin keeps its routes in an encapsulated context with its own body
+      // parsing, so Nest's parsers and hooks on the app's other routes are untouched.
+      const { jwtRefreshPlugin } = await import('../fastify.js');
+      const fastify = httpAdapter.getInstance<import('fastify').FastifyInstance>();
+      await fastify.register(jwtRefreshPlugin, { jwtRefresh });
+      return;
+    }
     if (platform !== 'express') {
-      if (this.options.serveRoutes === false) return;
-      throw new Error(`jwt-refresh/nest serves its routes on the Express platform, not on "${platform}"`);
+      if (!serveRoutes) return;
+      throw new Error(`jwt-refresh/nest serves its routes on the Express and Fastify platforms, not on "${platform}"`);
     }
     // Loaded here so that an app on another platform, using the guard only, never needs Express.
     const { createJwtRefreshRouter, jwtRefreshErrorHandler } = await import('../express.js');
-    const { jwtRefresh, serveRoutes = true } = this.options;
     if (serveRoutes) httpAdapter.use(createJwtRefreshRouter(jwtRefresh));
     // App-level, as Nest's body parser runs before any route: its 413 and JSON
     // syntax errors on the jwt-refresh paths get the core's answer, not Nest's.
