@@ -3,7 +3,8 @@
 //
 //   postgres | mysql | redis | mongo   Fastify 5: jwtRefreshPlugin on that store, and a bare
 //                                      Fastify ceiling route on the same backend.
-//   express | fetch | nest             that adapter on SQLite, and that framework's own bare
+//   express | fetch | nest |          that adapter on SQLite, and that framework's own bare
+//   nest-fastify                       (Nest on its Fastify platform)
 //                                      ceiling route on SQLite (Fetch: a bare fetch handler
 //                                      behind the same plain node:http bridge).
 //
@@ -123,7 +124,8 @@ async function openRow() {
     }
     case 'express':
     case 'fetch':
-    case 'nest': {
+    case 'nest':
+    case 'nest-fastify': {
       const { createSqliteStore } = await import('../dist/stores/sqlite.js');
       const { join } = await import('node:path');
       return {
@@ -237,7 +239,7 @@ async function startHttp() {
     return { port: server.address().port, close: () => new Promise((resolve) => (server.closeAllConnections(), server.close(resolve))) };
   }
 
-  if (ROW === 'nest') {
+  if (ROW === 'nest' || ROW === 'nest-fastify') {
     const { Body, Controller, Header, Headers, HttpCode, Ip, Module, Post, UnauthorizedException } = await import('@nestjs/common');
     const { NestFactory } = await import('@nestjs/core');
     const { JwtRefreshModule } = await import('../dist/adapters/nest/index.js');
@@ -265,7 +267,11 @@ async function startHttp() {
     Controller('ceiling')(CeilingController);
     class AppModule {}
     Module({ imports: [JwtRefreshModule.forRoot({ jwtRefresh })], controllers: [CeilingController] })(AppModule);
-    const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
+    const logger = { logger: ['error', 'warn'] };
+    const app =
+      ROW === 'nest-fastify'
+        ? await NestFactory.create(AppModule, new (await import('@nestjs/platform-fastify')).FastifyAdapter(), logger)
+        : await NestFactory.create(AppModule, logger);
     await app.listen(0, '127.0.0.1');
     return { port: app.getHttpServer().address().port, close: () => app.close() };
   }

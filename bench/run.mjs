@@ -22,7 +22,7 @@
 // Extra rows (after the main row, each in its own bench/row-server.mjs child; their
 // problems are reported in the tables but do not change the exit code):
 //   BENCH_ROWS               all (default) | main (the main row only) | a comma list of
-//                            postgres,mysql,redis,mongo,express,fetch,nest
+//                            postgres,mysql,redis,mongo,express,fetch,nest,nest-fastify
 //   BENCH_ROW_DURATION       seconds per measured run of an extra row (default 4; one
 //                            round: ceiling, then ours)
 //   BENCH_ROW_WARMUP         seconds of warm-up per route of an extra row (default 1)
@@ -76,6 +76,7 @@ const EXTRA_ROWS = [
   { id: 'express', table: 'adapter', label: 'Express 5 (`jwt-refresh/express`)' },
   { id: 'fetch', table: 'adapter', label: 'Fetch (`jwt-refresh/fetch`, node:http bridge)' },
   { id: 'nest', table: 'adapter', label: 'NestJS 12, Express platform (`jwt-refresh/nest`)' },
+  { id: 'nest-fastify', table: 'adapter', label: 'NestJS 12, Fastify platform (`jwt-refresh/nest`)' },
 ];
 const ROWS_SETTING = (process.env.BENCH_ROWS ?? 'all').trim() || 'all';
 const SELECTED_ROWS = (() => {
