@@ -264,10 +264,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
    * await store.revokeFamily(familyId, now);
    */
   async revokeFamily(familyId: string, revokedAt: Date): Promise<number> {
-    const result = await this.#run('revokeFamily', () =>
-      this.#query(this.#sql.revokeFamily, [instant(revokedAt), familyId]),
-    );
-    return result.rowCount ?? 0;
+    return this.#run('revokeFamily', () => this.#revokeUntilStable(this.#sql.revokeFamily, [instant(revokedAt), familyId]));
   }
 
   /**
@@ -277,8 +274,25 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
    * await store.revokeUser(userId, now);
    */
   async revokeUser(userId: string, revokedAt: Date): Promise<number> {
-    const result = await this.#run('revokeUser', () => this.#query(this.#sql.revokeUser, [instant(revokedAt), userId]));
-    return result.rowCount ?? 0;
+    return this.#run('revokeUser', () => this.#revokeUntilStable(this.#sql.revokeUser, [instant(revokedAt), userId]));
+  }
+
+  /**
+   * Runs a revoking UPDATE again until it changes nothing. Under READ COMMITTED an
+   * UPDATE that waits on the parent row a concurrent rotation holds re-checks that
+   * row once the rotation commits, but never sees the successor the rotation
+   * inserted: its snapshot predates it, so the successor would stay live. The next
+   * statement takes a new snapshot and catches it; a pass that changes nothing
+   * proves no live record of the family (or user) is left, since a rotation still
+   * in flight holds an unrevoked parent that such a pass would have waited for.
+   */
+  async #revokeUntilStable(sql: string, values: unknown[]): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const changed = (await this.#query(sql, values)).rowCount ?? 0;
+      if (changed === 0) return total;
+      total += changed;
+    }
   }
 
   /**

@@ -325,6 +325,24 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
         expect(await store.revokeUser('user-1', at(2 * HOUR))).toBe(0);
         expect(await store.revokeUser('user-unknown', at(2 * HOUR))).toBe(0);
       });
+
+      // A logout (or reuse detection) racing a refresh of the same family must not leave
+      // the refresh's successor live: the session would outlive its revocation.
+      it.each(['revokeFamily', 'revokeUser'] as const)('%s racing rotations leaves no live record behind', async (revoke) => {
+        const parents = Array.from({ length: 40 }, (_, i) => record(`race-${i}`, { familyId: `family-race-${i}`, userId: `user-race-${i}` }));
+        await insertAll(store, parents);
+        await Promise.all(
+          parents.flatMap((parent, i) => [
+            store.rotate(parent.tokenHash, successorOf(parent, `race-${i}-next`, at(MINUTE)), at(MINUTE)),
+            revoke === 'revokeFamily' ? store.revokeFamily(parent.familyId, at(MINUTE)) : store.revokeUser(parent.userId, at(MINUTE)),
+          ]),
+        );
+        for (const [i, parent] of parents.entries()) {
+          expect((await mustFind(store, parent.tokenHash)).revokedAt, `parent ${i}`).not.toBeNull();
+          const successor = await store.findByHash(hashOf(`race-${i}-next`));
+          if (successor !== null) expect(successor.revokedAt, `successor ${i}`).not.toBeNull();
+        }
+      });
     });
 
     describe('listFamilies', () => {
