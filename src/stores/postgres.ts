@@ -286,7 +286,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
    * proves no live record of the family (or user) is left, since a rotation still
    * in flight holds an unrevoked parent that such a pass would have waited for.
    */
-  async #revokeUntilStable(sql: string, values: unknown[]): Promise<number> {
+  async #revokeUntilStable(sql: string, values: Param[]): Promise<number> {
     let total = 0;
     for (;;) {
       const changed = (await this.#query(sql, values)).rowCount ?? 0;
