@@ -4,9 +4,9 @@ import { createScryptHasher, createTimingDummy, type PasswordHasher } from './au
 import type { User, UserChecker, UserProvider } from './auth/user.js';
 import { parseConfig } from './config/parse-config.js';
 import type { JwtRefreshConfig, JwtRefreshConfigInput } from './config/schema.js';
-import { AccessDeniedError, MethodNotAllowedError } from './errors.js';
+import { MethodNotAllowedError } from './errors.js';
 import { EventDispatcher, type ListenerErrorReporter } from './events.js';
-import { authenticateAccessToken } from './http/authenticate-access-token.js';
+import { authorizeAccess, type AccessRequirements } from './http/authorize-access.js';
 import { errorResponse, type ErrorReporter } from './http/error-response.js';
 import { finalizeResponse } from './http/json-response.js';
 import { toResponseParts, type ResponseParts } from './http/response-parts.js';
@@ -43,11 +43,7 @@ export interface JwtRefreshOptions extends JwtRefreshConfigInput {
   onError?: ErrorReporter;
 }
 
-/** What a protected route requires beyond a valid access token. */
-export interface AccessRequirements {
-  /** A role the token's `roles` claim must hold (403 otherwise). */
-  role?: string;
-}
+export type { AccessRequirements } from './http/authorize-access.js';
 
 /** A configured jwt-refresh instance: the framework-neutral handlers and the operations behind them. */
 export interface JwtRefresh {
@@ -91,9 +87,6 @@ export interface JwtRefresh {
   close(): Promise<void>;
 }
 
-function hasRole(claims: AccessTokenClaims, role: string): boolean {
-  return Array.isArray(claims.roles) && claims.roles.includes(role);
-}
 
 const defaultErrorReporter: ErrorReporter = (error) => {
   // Only the class and code: a driver message may quote SQL with a token hash.
@@ -184,16 +177,10 @@ export async function createJwtRefresh(options: JwtRefreshOptions): Promise<JwtR
     login: finalized(run('login')),
     refresh: finalized(run('refresh')),
     invalidate: finalized(run('invalidate')),
-    verifyAuthorization: async (authorization, requirements = {}) => {
-      const claims = await authenticateAccessToken(ctx, authorization);
-      if (requirements.role !== undefined && !hasRole(claims, requirements.role)) throw new AccessDeniedError();
-      return claims;
-    },
+    verifyAuthorization: (authorization, requirements = {}) => authorizeAccess(ctx, authorization, requirements),
     async authenticate(request, requirements = {}) {
       try {
-        const claims = await authenticateAccessToken(ctx, request.headers.get('authorization'));
-        if (requirements.role !== undefined && !hasRole(claims, requirements.role)) throw new AccessDeniedError();
-        return { claims };
+        return { claims: await authorizeAccess(ctx, request.headers.get('authorization'), requirements) };
       } catch (error) {
         return { response: finalizeResponse(errorResponse(error, onError)) };
       }

@@ -211,6 +211,13 @@ export const configSchema = z
     rateLimit: rateLimitSchema.prefault({}),
     /** Serve `POST routes.renew`: a valid access token in, a fresh one out (SPEC §3b). Off as in the seeds' blog post. */
     accessTokenRenewal: z.boolean().default(false),
+    /**
+     * Protected routes load the token's user through the user provider (by `sub`,
+     * else the `userIdClaim`) and run the user checker, so a deleted or disabled
+     * user is refused at once and `requireRole` sees the user's current roles. Off
+     * (SPEC §1): the user is built from the claims alone, with no store or provider hit.
+     */
+    loadUser: z.boolean().default(false),
     /** Serve the RFC 6749 §6 token endpoint and the RFC 7009 revocation endpoint. */
     oauthEndpoints: z.boolean().default(false),
     cookie: cookieSchema.prefault({}),

@@ -1,4 +1,4 @@
-import type { User } from '../auth/user.js';
+import { reloadClaimsUser } from '../auth/reload-user.js';
 import { JwtInvalidError } from '../errors.js';
 import { mintAccessToken } from '../jwt/mint-access-token.js';
 import { toUnixSeconds } from '../lib/clock.js';
@@ -12,7 +12,9 @@ import { jsonResponse } from './json-response.js';
  * unrevoked access token in, a fresh one out, for clients that keep no
  * refresh token. Beyond the post: the new token keeps the original
  * `auth_time` and `sid`, and renewal ends `maxSessionLifetime` after
- * `auth_time` (the new `exp` never passes that deadline).
+ * `auth_time` (the new `exp` never passes that deadline). The user is
+ * reloaded and checked as on refresh (SPEC §3), so a deleted or disabled user
+ * cannot renew, and the new token carries the user's current roles.
  */
 export async function handleRenew(ctx: HandlerContext, request: Request): Promise<Response> {
   try {
@@ -22,11 +24,7 @@ export async function handleRenew(ctx: HandlerContext, request: Request): Promis
     const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : (claims.iat ?? toUnixSeconds(now));
     const deadline = maxSessionLifetime === undefined ? null : authTime + maxSessionLifetime;
     if (deadline !== null && toUnixSeconds(now) >= deadline) throw new JwtInvalidError();
-    const user: User = {
-      id: typeof claims.sub === 'string' ? claims.sub : String(claims[jwt.userIdClaim]),
-      identifier: String(claims[jwt.userIdClaim]),
-      roles: Array.isArray(claims.roles) ? claims.roles.filter((role): role is string => typeof role === 'string') : [],
-    };
+    const user = await reloadClaimsUser(ctx.credentials, claims, jwt);
     const sessionClaims: Record<string, unknown> = { auth_time: authTime };
     if (typeof claims.sid === 'string') sessionClaims.sid = claims.sid;
     if (deadline !== null) sessionClaims.exp = Math.min(toUnixSeconds(now) + jwt.tokenTtl, deadline);

@@ -179,6 +179,32 @@ export function runHttpConformance(driver: HttpDriver): void {
         const allowed = await t.app.request('/api/admin', { method: 'GET', headers: { authorization: `Bearer ${bob.token}` } });
         expect(allowed.status).toBe(200);
       });
+
+      it('builds the user from the claims alone by default: a user disabled after login keeps access until expiry', async () => {
+        const t = await start();
+        const { token } = await t.loginTokens('bob');
+        t.users.find((user) => user.identifier === 'bob')!.enabled = false;
+        expect((await t.app.request('/api/admin', { method: 'GET', headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      });
+
+      it('with loadUser refuses a user disabled or deleted since, and checks the current roles', async () => {
+        const t = await start({ loadUser: true });
+        const bob = await t.loginTokens('bob');
+        const alice = await t.loginTokens('alice');
+        const get = (path: string, token: string) => t.app.request(path, { method: 'GET', headers: { authorization: `Bearer ${token}` } });
+        expect((await get('/api/admin', bob.token)).status).toBe(200);
+        const bobUser = t.users.find((user) => user.identifier === 'bob')!;
+        bobUser.roles = ['ROLE_USER'];
+        const demoted = await get('/api/admin', bob.token);
+        expect([demoted.status, demoted.body]).toEqual([403, { code: 403, message: 'Access Denied.' }]);
+        bobUser.enabled = false;
+        const disabled = await get('/api/me', bob.token);
+        expect([disabled.status, disabled.body]).toEqual([401, { code: 401, message: 'Account is disabled.' }]);
+        t.users.splice(t.users.findIndex((user) => user.identifier === 'alice'), 1);
+        const deleted = await get('/api/me', alice.token);
+        expect([deleted.status, deleted.body]).toEqual([401, { code: 401, message: 'Invalid JWT Token' }]);
+        expect(deleted.headers.get('www-authenticate')).toBe('Bearer');
+      });
     });
 
     describe('refresh (SPEC §3, §9)', () => {
