@@ -2,6 +2,7 @@ import { reloadTokenUser } from '../auth/reload-user.js';
 import { JwtRefreshError, PayloadTooLargeError, RateLimitedError } from '../errors.js';
 import { mintAccessToken } from '../jwt/mint-access-token.js';
 import { sessionClaims } from '../jwt/session-claims.js';
+import { toUnixSeconds } from '../lib/clock.js';
 import { verifyAccessToken } from '../jwt/verify.js';
 import { blockAccessToken } from '../tokens/access-token-revocation.js';
 import { invalidateRefreshToken } from '../tokens/invalidate-refresh-token.js';
@@ -62,11 +63,13 @@ export async function handleOAuthToken(ctx: HandlerContext, request: Request, in
       beforeUse: (record) => enforceRateLimit(ctx, 'family', record.familyId),
     });
     const now = ctx.now();
-    const accessToken = await mintAccessToken(ctx.keys, ctx.config.jwt, ctx.events, result.user, now, sessionClaims(result.record, ctx.config.maxSessionLifetime));
+    const claims = sessionClaims(result.record, ctx.config, now);
+    const accessToken = await mintAccessToken(ctx.keys, ctx.config.jwt, ctx.events, result.user, now, claims);
     const body: Record<string, unknown> = {
       access_token: accessToken,
       token_type: 'Bearer',
-      expires_in: ctx.config.jwt.tokenTtl,
+      // RFC 6749 §5.1: the lifetime of this token, which the family deadline may shorten.
+      expires_in: typeof claims.exp === 'number' ? claims.exp - toUnixSeconds(now) : ctx.config.jwt.tokenTtl,
       refresh_token: result.token,
     };
     await ctx.events.emit('authenticationSuccess', { user: result.user, body, request });

@@ -24,7 +24,7 @@ export async function tokenResponse(
   const now = ctx.now();
   const { config } = ctx;
   // `sid` names the session (the token family), so session routes know which one is "current".
-  const claims = sessionClaims(record, config.maxSessionLifetime);
+  const claims = sessionClaims(record, config, now);
   const body: Record<string, unknown> = { token: await mintAccessToken(ctx.keys, config.jwt, ctx.events, user, now, claims) };
   if (!(config.cookie.enabled && config.cookie.removeTokenFromBody)) body[config.tokenParameterName] = refreshToken;
   if (config.returnExpiration) body[config.returnExpirationParameterName] = toUnixSeconds(record.validUntil);

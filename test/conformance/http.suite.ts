@@ -106,7 +106,8 @@ export function runHttpConformance(driver: HttpDriver): void {
       });
 
       it('always starts a new family: a refresh token in the login request is ignored', async () => {
-        const t = await start({ cookie: { enabled: true, removeTokenFromBody: false } });
+        // No CSRF header here: that defence has its own cases in the cookie-mode suite.
+        const t = await start({ cookie: { enabled: true, removeTokenFromBody: false, csrfHeader: null } });
         const first = await t.loginTokens();
         const response = await t.app.request('/api/login_check', {
           json: { username: 'alice', password: PASSWORD, refresh_token: first.refresh },
@@ -397,6 +398,20 @@ export function runHttpConformance(driver: HttpDriver): void {
         const token = body(await u.login()).refresh_token;
         u.clock.advance(70);
         expect(body(await u.refresh(token)).refresh_token_expiration).toBe(uLoginAt + 100);
+      });
+
+      it('never issues an access token that outlives maxSessionLifetime', async () => {
+        const t = await start({ maxSessionLifetime: 100, jwt: { tokenTtl: 3600 } });
+        const loginAt = Math.floor(t.clock().getTime() / 1000);
+        const expOf = (token: unknown) => (JSON.parse(Buffer.from(String(token).split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
+        const first = body(await t.login());
+        expect(expOf(first.token)).toBe(loginAt + 100);
+        t.clock.advance(90);
+        const second = body(await t.refresh(first.refresh_token));
+        expect(expOf(second.token)).toBe(loginAt + 100);
+        t.clock.advance(10);
+        const late = await t.app.request('/api/me', { method: 'GET', headers: { authorization: `Bearer ${String(second.token)}` } });
+        expect([late.status, late.body]).toEqual([401, { code: 401, message: 'Expired JWT Token' }]);
       });
 
       it('without singleUse returns the same refresh token, which keeps working', async () => {
