@@ -73,6 +73,7 @@ export async function refreshWithToken(ctx: TokenContext, presentedToken: string
   }
   if (current === null || current.revokedAt !== null) throw new RefreshTokenInvalidError();
   const replay = await findGraceSuccessor(ctx, presentedToken, current, now);
+  if (replay === 'foreign') throw new RefreshTokenInvalidError();
   if (replay === null) {
     await revokeReusedFamily(ctx, current, now, request);
     throw new RefreshTokenInvalidError();
@@ -118,24 +119,30 @@ function successorRecord(
  * The grace window: a rotated token presented again within `reuseGraceSeconds`
  * yields its (re-derived) successor, but only while that successor is still
  * the family's current unused token. A successor that was itself rotated or
- * revoked means the chain moved on, and the replay is reuse.
+ * revoked means the chain moved on, and the replay is reuse (null).
+ *
+ * 'foreign': inside the window with the successor still current, but minted
+ * by an instance with another server secret (instances sharing a store
+ * without a shared `secret`, or a restart without one), so it cannot be
+ * re-derived here. That is a deployment fault, not a theft signal, so the
+ * request fails without revoking the family: a user's parallel tab must not
+ * log them out (SPEC §9, the grace window).
  */
 async function findGraceSuccessor(
   ctx: TokenContext,
   presentedToken: string,
   rotated: RefreshTokenRecord,
   now: Date,
-): Promise<{ token: string; record: RefreshTokenRecord } | null> {
+): Promise<{ token: string; record: RefreshTokenRecord } | 'foreign' | null> {
   const grace = ctx.config.reuseGraceSeconds;
   if (grace === 0 || rotated.rotatedAt === null || rotated.successorHash === null) return null;
   if (now.getTime() - rotated.rotatedAt.getTime() > grace * 1000) return null;
-  const token = deriveSuccessorToken(ctx.secret, presentedToken, rotated.familyId, rotated.generation + 1);
-  const derivedHash = ctx.hashToken(token);
-  // A successor minted under another secret (a misconfigured instance) is not handed out.
-  if (!sameHex(derivedHash, rotated.successorHash)) return null;
   const successor = await ctx.store.findByHash(rotated.successorHash);
   if (successor === null || successor.rotatedAt !== null || successor.revokedAt !== null) return null;
   if (!isUnexpired(successor, now)) return null;
+  const token = deriveSuccessorToken(ctx.secret, presentedToken, rotated.familyId, rotated.generation + 1);
+  // Never handed out when it does not match: this instance cannot name that successor's plain token.
+  if (!sameHex(ctx.hashToken(token), rotated.successorHash)) return 'foreign';
   return { token, record: successor };
 }
 

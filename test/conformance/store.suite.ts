@@ -632,6 +632,16 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
         expect((await refresh(second)).status).toBe(401);
       });
 
+      it('fails a grace-window replay on an instance with another secret without revoking the family', async () => {
+        const { login, refresh } = await app();
+        const other = await app({ secret: 'another-server-secret-9876543210' });
+        const first = await login();
+        const second = (await refresh(first)).body.refresh_token as string;
+        expect((await other.refresh(first)).body).toEqual({ code: 401, message: 'Invalid JWT Refresh Token' });
+        expect((await mustFind(store, sha256(first))).revokedAt).toBeNull();
+        expect((await refresh(second)).status).toBe(200);
+      });
+
       it('keeps only the newest maxTokensPerUser live families of a user, and leaves other users alone', async () => {
         const { clock, login, refresh } = await app({ maxTokensPerUser: 2 });
         const bob = await login('bob');
