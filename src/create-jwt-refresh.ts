@@ -132,7 +132,7 @@ export async function createJwtRefresh(options: JwtRefreshOptions): Promise<JwtR
     generateToken,
     // A per-process secret still makes grace-window replays work on one instance.
     secret: config.secret ?? randomBytes(32).toString('hex'),
-    credentials: { userProvider, userChecker, passwordHasher, timingDummy },
+    credentials: { userProvider, userChecker, passwordHasher, timingDummy, reportError: onError },
     keys,
     extractors: orderExtractors([...builtInExtractors(config), ...extractors]),
     reportError: onError,

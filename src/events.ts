@@ -42,8 +42,10 @@ export type JwtRefreshListener<E extends JwtRefreshEventName> = (payload: JwtRef
 export type ListenerErrorReporter = (error: unknown, event: JwtRefreshEventName) => void;
 
 const defaultReporter: ListenerErrorReporter = (error, event) => {
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'jwt-refresh listener failed', event, error: message })}\n`);
+  // Only the class and code, as for request errors: a message may quote a driver error with a token hash.
+  const name = error instanceof Error ? error.name : typeof error;
+  const code = (error as { code?: unknown } | null)?.code;
+  process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'jwt-refresh listener failed', event, error: name, code })}\n`);
 };
 
 /**

@@ -144,6 +144,14 @@ describe('cookie prefix rules (RFC 6265bis §4.1.3), enforced at start', () => {
     expect(parseConfig({ cookie: { prefix: '__Secure-', path: '/api', domain: 'example.com' } }).cookie.domain).toBe('example.com');
   });
 
+  it.each([
+    ['a Partitioned cookie without Secure', { partitioned: true, secure: false }, 'cookie.partitioned'],
+    ['a path that would add an attribute', { path: '/; Domain=evil.example' }, 'cookie.path'],
+    ['a domain with white space', { domain: 'example.com; Secure' }, 'cookie.domain'],
+  ])('refuses %s, naming the option', (_name, cookie, path) => {
+    expect(() => parseConfig({ cookie: { enabled: true, ...cookie } })).toThrow(path);
+  });
+
   it('refuses a userIdClaim the library sets itself', () => {
     expect(configErrorOf(() => parseConfig({ jwt: { userIdClaim: 'exp' } })).message).toContain('jwt.userIdClaim');
   });

@@ -9,6 +9,8 @@ export interface CredentialsContext {
   readonly passwordHasher: PasswordHasher;
   /** A hash of a random password, verified for unknown users so timing does not tell them apart. */
   readonly timingDummy: Promise<string>;
+  /** Receives a failed password upgrade, which does not fail the login. */
+  readonly reportError: (error: unknown) => void;
 }
 
 /**
@@ -37,7 +39,12 @@ export async function authenticateCredentials(ctx: CredentialsContext, identifie
   if (preAuthError !== null) throw preAuthError;
   await ctx.userChecker.checkPostAuth(user);
   if (ctx.passwordHasher.needsRehash(user.passwordHash) && ctx.userProvider.upgradePassword !== undefined) {
-    await ctx.userProvider.upgradePassword(user, await ctx.passwordHasher.hash(password));
+    // The credentials were right: a rehash that cannot be saved now is tried again at the next login.
+    try {
+      await ctx.userProvider.upgradePassword(user, await ctx.passwordHasher.hash(password));
+    } catch (error) {
+      ctx.reportError(error);
+    }
   }
   return user;
 }

@@ -118,7 +118,12 @@ export function createScryptHasher(options: ScryptHasherOptions = {}): PasswordH
     async verify(hash, plain) {
       if (typeof plain !== 'string' || plain.length > MAX_PASSWORD_LENGTH) return false;
       const parsed = parseHash(hash);
-      if (parsed === null) return false;
+      if (parsed === null) {
+        // A hash of another scheme (say, bcrypt rows carried over from Symfony) costs the same
+        // work as a wrong password, so timing does not single out those accounts.
+        await deriveKey(plain, randomBytes(SALT_BYTES), keyLength, configured);
+        return false;
+      }
       try {
         // The stored parameters, not the configured ones: old hashes stay valid after a change.
         const key = await deriveKey(plain, parsed.salt, parsed.key.length, parsed);

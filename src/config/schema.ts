@@ -19,6 +19,10 @@ export const SIGNATURE_ALGORITHMS = [
 export type SignatureAlgorithm = (typeof SIGNATURE_ALGORITHMS)[number];
 
 /** Claims the library writes itself; an identifier under one of them would break verification or the blocklist. */
+// RFC 6265bis §4.1.1: an attribute value is printable ASCII without ";" (which would start
+// another attribute, e.g. a path of "/; Domain=evil.example") and without white space.
+const COOKIE_ATTRIBUTE_VALUE = /^[\x21-\x3A\x3C-\x7E]*$/;
+const COOKIE_ATTRIBUTE_MESSAGE = 'printable ASCII without ";" or white space';
 const RESERVED_CLAIMS = new Set(['exp', 'iat', 'nbf', 'jti', 'iss', 'aud', 'roles', 'sid', 'auth_time']);
 
 const seconds = z.number().int().nonnegative();
@@ -31,9 +35,9 @@ export const cookieSchema = z
     /** SameSite attribute (bundle: `cookie.same_site`). */
     sameSite: z.enum(['lax', 'strict', 'none']).default('lax'),
     /** Path attribute (bundle: `cookie.path`). */
-    path: z.string().startsWith('/').default('/'),
+    path: z.string().startsWith('/').regex(COOKIE_ATTRIBUTE_VALUE, COOKIE_ATTRIBUTE_MESSAGE).default('/'),
     /** Domain attribute; null leaves it out, so the cookie is host-only (bundle: `cookie.domain`). */
-    domain: z.string().min(1).nullable().default(null),
+    domain: z.string().min(1).regex(COOKIE_ATTRIBUTE_VALUE, COOKIE_ATTRIBUTE_MESSAGE).nullable().default(null),
     /** HttpOnly attribute (bundle: `cookie.http_only`). */
     httpOnly: z.boolean().default(true),
     /** Secure attribute (bundle: `cookie.secure`). */
@@ -64,6 +68,9 @@ export const cookieSchema = z
     }
     if (cookie.prefix === '__Host-' && cookie.domain !== null) {
       context.addIssue({ code: 'custom', path: ['domain'], message: 'must be null with the __Host- prefix' });
+    }
+    if (cookie.partitioned && !cookie.secure) {
+      context.addIssue({ code: 'custom', path: ['partitioned'], message: 'requires secure: true (browsers drop a Partitioned cookie otherwise)' });
     }
     if (cookie.sameSite === 'none' && !cookie.secure) {
       context.addIssue({ code: 'custom', path: ['sameSite'], message: '"none" requires secure: true (browsers drop the cookie otherwise)' });

@@ -26,9 +26,11 @@ export function clientAddress(ctx: HandlerContext, request: Request, info: Reque
  */
 export async function enforceRateLimit(ctx: HandlerContext, bucket: RateLimitBucket, subject: string | null): Promise<void> {
   const { rateLimit } = ctx.config;
-  if (!rateLimit.enabled || subject === null) return;
+  if (!rateLimit.enabled) return;
   const now = ctx.now();
-  const hit = await ctx.store.hitRateLimit(`${bucket}:${subject}`, rateLimit.windowSeconds, now);
+  // No client address (a Fetch host without `clientIp`): every such client shares one bucket,
+  // as docs/adapters.md says, rather than going unlimited.
+  const hit = await ctx.store.hitRateLimit(`${bucket}:${subject ?? 'unknown'}`, rateLimit.windowSeconds, now);
   if (hit.count > rateLimit[bucket]) {
     throw new RateLimitedError(Math.max(1, Math.ceil((hit.resetAt.getTime() - now.getTime()) / 1000)));
   }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { createScryptHasher } from '../../src/auth/password-hasher.js';
+import { testHasher } from '../support/app-options.js';
 import type { HttpDriver } from '../support/http-driver.js';
 import { body, HEX_128, PASSWORD, sha256, snapshot, useHttpHarness } from '../support/http-harness.js';
 
@@ -64,6 +66,37 @@ export function runHttpConformance(driver: HttpDriver): void {
         const wrong = await t.app.request('/api/login_check', { json: { username: 'carol', password: 'nope' } });
         expect(body(wrong)).toEqual({ code: 401, message: 'Invalid credentials.' });
         expect(await t.store.count()).toBe(0);
+      });
+
+      it('rehashes an outdated password hash at login through upgradePassword', async () => {
+        const t = await start({ passwordHasher: createScryptHasher({ cost: 2 ** 11 }) });
+        const alice = t.users.find((user) => user.identifier === 'alice')!;
+        expect(alice.passwordHash).toContain('ln=10');
+        expect((await t.login('alice')).status).toBe(200);
+        expect(alice.passwordHash).toContain('ln=11');
+        expect((await t.login('alice')).status).toBe(200);
+      });
+
+      it('still logs in when saving the rehash fails, and reports the failure', async () => {
+        const passwordHash = await testHasher.hash(PASSWORD);
+        const reported: unknown[] = [];
+        const user = { id: 'u-dave', identifier: 'dave', roles: ['ROLE_USER'], passwordHash };
+        const t = await start({
+          passwordHasher: createScryptHasher({ cost: 2 ** 11 }),
+          userProvider: {
+            loadUserByIdentifier: async (identifier) => (identifier === 'dave' ? user : null),
+            loadUserById: async (id) => (id === 'u-dave' ? user : null),
+            upgradePassword: async () => {
+              throw new Error('users table is read-only');
+            },
+          },
+          onError: (error) => reported.push(error),
+        });
+        const response = await t.login('dave');
+        expect(response.status).toBe(200);
+        expect(body(response).refresh_token).toMatch(HEX_128);
+        expect(reported).toHaveLength(1);
+        expect(user.passwordHash).toBe(passwordHash);
       });
 
       it('reads the configured credential field names', async () => {
