@@ -321,6 +321,15 @@ describe('verifyAccessToken', () => {
     await expectInvalid(verifyAccessToken(token, es256Keys, jwt, NOW));
   });
 
+  it('refuses another kind of JWT signed with the same key (RFC 8725 §3.11), and accepts one without typ', async () => {
+    const signWithHeader = (header: Record<string, unknown>) =>
+      new SignJWT(claimsAt(NOW)).setProtectedHeader({ alg: 'ES256', ...header }).sign(es256Keys.signingKey!);
+    await expectInvalid(verifyAccessToken(await signWithHeader({ typ: 'secevent+jwt' }), es256Keys, jwt, NOW));
+    await expectInvalid(verifyAccessToken(await signWithHeader({ typ: 'at+jwt' }), es256Keys, jwt, NOW));
+    expect((await verifyAccessToken(await signWithHeader({}), es256Keys, jwt, NOW)).username).toBe('alice');
+    expect((await verifyAccessToken(await signWithHeader({ typ: 'jwt' }), es256Keys, jwt, NOW)).username).toBe('alice');
+  });
+
   it('refuses a token signed with another key', async () => {
     const otherKeys = await loadAccessTokenKeys(jwtOptions({ algorithm: 'ES256', secretKey: pemPair('ec', 'P-256').privatePem }));
     const token = await signAccessToken(otherKeys, claimsAt(NOW));

@@ -16,7 +16,7 @@ const MAX_ACCESS_TOKEN_LENGTH = 8 * 1024;
  * Only the keys' algorithm is accepted, whatever the token's `alg` header says
  * (RFC 8725 §3.1; `none` never). `exp` and the `userIdClaim` (a string) are
  * required; `exp`, `nbf` and `iat` are checked at `now` with `clockSkew` leeway;
- * `iss` and `aud` must match when configured.
+ * `iss` and `aud` must match when configured; a `typ` header, when present, must be `JWT`.
  *
  * @throws JwtExpiredError when `exp` has passed (beyond `clockSkew`).
  * @throws JwtInvalidError for anything else: signature, algorithm, shape, size,
@@ -50,8 +50,9 @@ export async function verifyAccessToken(
   if (jwt.audience !== undefined) options.audience = jwt.audience;
 
   let payload: Record<string, unknown>;
+  let typ: string | undefined;
   try {
-    ({ payload } = await jwtVerify(token, (header) => keyForKid(keys, header.kid), options));
+    ({ payload, protectedHeader: { typ } } = await jwtVerify(token, (header) => keyForKid(keys, header.kid), options));
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw new JwtExpiredError();
     if (error instanceof joseErrors.JOSEError) throw invalid(`${error.code}: ${error.message}`);
@@ -59,6 +60,9 @@ export async function verifyAccessToken(
     throw invalid(error instanceof Error ? error.message : 'verification failed');
   }
 
+  // RFC 8725 §3.11: another kind of JWT signed with the same key (`secevent+jwt`, `at+jwt`, ...)
+  // is not an access token of ours. No `typ` is accepted, for issuers that leave it out.
+  if (typ !== undefined && typ.toLowerCase() !== 'jwt') throw invalid(`"typ" header is ${JSON.stringify(typ)}, not "JWT"`);
   // jose checks `iat` only with maxTokenAge; clockSkew is documented as leeway for iat too.
   if (typeof payload.iat === 'number' && payload.iat > toUnixSeconds(now) + jwt.clockSkew) {
     throw invalid('"iat" claim is in the future');
