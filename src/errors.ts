@@ -170,7 +170,7 @@ export class RateLimitedError extends JwtRefreshError {
   }
 }
 
-/** A cookie-carried refresh token arrived without the anti-CSRF header (cookie mode). */
+/** Cookie mode: a login, refresh or logout arrived without the anti-CSRF header (`cookie.csrfHeader`). */
 export class CsrfError extends JwtRefreshError {
   readonly code = 'ERR_CSRF';
   constructor(headerName = 'x-requested-with') {

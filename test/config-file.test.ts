@@ -86,8 +86,8 @@ gesdinet_jwt_refresh_token:
     same_site: strict
     path: /api/token
     domain: example.com
-    http_only: true
-    secure: false
+    http_only: false
+    secure: true
     partitioned: true
     remove_token_from_body: false
 `;
@@ -105,8 +105,8 @@ gesdinet_jwt_refresh_token:
         sameSite: 'strict',
         path: '/api/token',
         domain: 'example.com',
-        httpOnly: true,
-        secure: false,
+        httpOnly: false,
+        secure: true,
         partitioned: true,
         removeTokenFromBody: false,
       },

@@ -29,6 +29,7 @@ describe('parseConfig defaults', () => {
       bundleCompat: false,
       trustProxy: false,
       accessTokenRenewal: false,
+      loadUser: false,
       oauthEndpoints: false,
       rateLimit: { enabled: false, windowSeconds: 60, login: 10, refresh: 60, family: 30, revoke: 30 },
       cookie: {

@@ -26,10 +26,13 @@ describe('standalone server', () => {
     rmSync(cwd, { recursive: true, force: true });
   });
 
+  // The server runs in cookie mode by default, so login, refresh and logout need the CSRF header.
+  const csrf = { 'x-requested-with': 'test' };
+
   async function post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
     const response = await fetch(`${server!.baseUrl}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...csrf },
       body: JSON.stringify(body),
     });
     return { status: response.status, json: (await response.json()) as Record<string, unknown> };
@@ -148,7 +151,7 @@ describe('standalone server', () => {
       const otherAuth = { authorization: `Bearer ${other.json.token as string}` };
       await fetch(`${first.baseUrl}/api/token/invalidate`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...otherAuth },
+        headers: { 'content-type': 'application/json', ...csrf, ...otherAuth },
         body: JSON.stringify({ refresh_token: other.json.refresh_token }),
       });
       expect((await fetch(`${second.baseUrl}/api/me`, { headers: otherAuth })).status).toBe(401);
@@ -160,7 +163,7 @@ describe('standalone server', () => {
       expect([me.status, await me.json()]).toEqual([401, { code: 401, message: 'Invalid JWT Token' }]);
       const refreshed = await fetch(`${second.baseUrl}/api/token/refresh`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...csrf },
         body: JSON.stringify({ refresh_token: login.json.refresh_token }),
       });
       expect(refreshed.status).toBe(401);

@@ -211,10 +211,11 @@ export const configSchema = z
     /** Accept the refresh token from the query string too, as the bundle does. Off: tokens in URLs end up in logs. */
     bundleCompat: z.boolean().default(false),
     /**
-     * Trust the last `X-Forwarded-For` entry as the client IP (set it when a
-     * reverse proxy you run appends it). Off: the socket address is used.
+     * Take the client IP from `X-Forwarded-For`, as appended by reverse proxies you run:
+     * `true` trusts one proxy (the last entry), a number N trusts a chain of N (a CDN in
+     * front of a load balancer is 2: the N-th entry from the right). Off: the socket address.
      */
-    trustProxy: z.boolean().default(false),
+    trustProxy: z.union([z.boolean(), z.int().min(1).max(32)]).default(false),
     rateLimit: rateLimitSchema.prefault({}),
     /** Serve `POST routes.renew`: a valid access token in, a fresh one out (SPEC §3b). Off as in the seeds' blog post. */
     accessTokenRenewal: z.boolean().default(false),

@@ -1,5 +1,4 @@
 import type { JwtRefreshConfig } from '../config/schema.js';
-import { CsrfError } from '../errors.js';
 import { readCookie, refreshCookieName } from './cookies.js';
 import type { ParsedBody } from './read-body.js';
 
@@ -80,16 +79,6 @@ export function extractRefreshToken(
     }
   }
   return null;
-}
-
-/**
- * Cookie mode's CSRF defence: a token taken from the cookie counts only when
- * the request carries `cookie.csrfHeader`, which a cross-site form cannot send.
- */
-export function assertCsrfSafe(extracted: ExtractedToken, request: Request, config: JwtRefreshConfig): void {
-  const header = config.cookie.csrfHeader;
-  if (extracted.extractor !== 'cookie' || header === null) return;
-  if ((request.headers.get(header) ?? '') === '') throw new CsrfError(header);
 }
 
 /** A JSON object (not an array, not null). */

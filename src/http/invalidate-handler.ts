@@ -6,7 +6,8 @@ import { invalidateRefreshToken } from '../tokens/invalidate-refresh-token.js';
 import { authenticateAccessToken } from './authenticate-access-token.js';
 import { clearedRefreshTokenCookie } from './cookies.js';
 import { errorResponse } from './error-response.js';
-import { assertCsrfSafe, extractRefreshToken } from './extractors.js';
+import { assertCsrfHeader } from './csrf.js';
+import { extractRefreshToken } from './extractors.js';
 import type { HandlerContext, RequestInfo } from './handler-context.js';
 import { jsonResponse } from './json-response.js';
 import { clientAddress, enforceRateLimit } from './rate-limit.js';
@@ -20,6 +21,7 @@ import { readBody } from './read-body.js';
 export async function handleInvalidate(ctx: HandlerContext, request: Request, info: RequestInfo = {}): Promise<Response> {
   try {
     const { config } = ctx;
+    assertCsrfHeader(request, config);
     await enforceRateLimit(ctx, 'revoke', clientAddress(ctx, request, info));
     const body = await readBody(request, config.maxBodyBytes);
     const extracted = extractRefreshToken(ctx.extractors, { request, body, url: new URL(request.url) }, config);
@@ -27,7 +29,6 @@ export async function handleInvalidate(ctx: HandlerContext, request: Request, in
       if (body.kind === 'malformed' && body.reason === 'media-type') throw new UnsupportedMediaTypeError();
       throw new LogoutTokenMissingError(config.tokenParameterName);
     }
-    assertCsrfSafe(extracted, request, config);
     const presented = extracted.token;
     const caller = await callerClaims(ctx, request);
     const result = await invalidateRefreshToken(ctx, presented, (record) => caller === null || isOwnedBy(record, caller, ctx));

@@ -1,6 +1,7 @@
 import { authenticateCredentials } from '../auth/authenticate-credentials.js';
 import { BadRequestError, InvalidCredentialsError, JwtRefreshError, UnsupportedMediaTypeError } from '../errors.js';
 import { issueRefreshToken } from '../tokens/issue-refresh-token.js';
+import { assertCsrfHeader } from './csrf.js';
 import { errorResponse } from './error-response.js';
 import { isPlainObject } from './extractors.js';
 import type { HandlerContext, RequestInfo } from './handler-context.js';
@@ -17,6 +18,7 @@ const MAX_IDENTIFIER_LENGTH = 4096;
  */
 export async function handleLogin(ctx: HandlerContext, request: Request, info: RequestInfo = {}): Promise<Response> {
   try {
+    assertCsrfHeader(request, ctx.config);
     const ip = clientAddress(ctx, request, info);
     await enforceRateLimit(ctx, 'login', ip);
     const { username, password } = await readCredentials(ctx, request);

@@ -7,7 +7,8 @@ import {
 } from '../errors.js';
 import { refreshWithToken, type RefreshUse } from '../tokens/refresh-with-token.js';
 import { errorResponse, STATUS_BY_CODE } from './error-response.js';
-import { assertCsrfSafe, extractRefreshToken } from './extractors.js';
+import { assertCsrfHeader } from './csrf.js';
+import { extractRefreshToken } from './extractors.js';
 import type { HandlerContext, RequestInfo } from './handler-context.js';
 import { clientAddress, enforceRateLimit } from './rate-limit.js';
 import { readBody } from './read-body.js';
@@ -20,6 +21,7 @@ import { tokenResponse } from './token-response.js';
  */
 export async function handleRefresh(ctx: HandlerContext, request: Request, info: RequestInfo = {}): Promise<Response> {
   try {
+    assertCsrfHeader(request, ctx.config);
     const body = await readBody(request, ctx.config.maxBodyBytes);
     const url = new URL(request.url);
     const extracted = extractRefreshToken(ctx.extractors, { request, body, url }, ctx.config);
@@ -29,7 +31,6 @@ export async function handleRefresh(ctx: HandlerContext, request: Request, info:
       await ctx.events.emit('refreshTokenNotFound', event);
       return event.response ?? errorResponse(new RefreshTokenMissingError());
     }
-    assertCsrfSafe(extracted, request, ctx.config);
     const ip = clientAddress(ctx, request, info);
     await enforceRateLimit(ctx, 'refresh', ip);
     const client = { userAgent: request.headers.get('user-agent'), ip };

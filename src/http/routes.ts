@@ -57,7 +57,7 @@ export function routeDefinitions(config: JwtRefreshConfig): RouteDefinition[] {
       summary: 'Log in with a username and password; answers an access token and a refresh token',
       authenticated: false,
       bodyFields: [config.login.usernameField, config.login.passwordField],
-      responses: { 200: 'Token pair', 401: 'Invalid credentials or disabled account', ...TOKEN_ERRORS },
+      responses: { 200: 'Token pair', 401: 'Invalid credentials or disabled account', 403: 'Missing CSRF header (cookie mode)', ...TOKEN_ERRORS },
       handler: handleLogin,
     },
     {

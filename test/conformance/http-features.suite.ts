@@ -18,10 +18,24 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
 
     describe('cookie mode (SPEC §4)', () => {
       const cookieOptions = { cookie: { enabled: true, sameSite: 'strict' as const, path: '/api/token', domain: 'example.test' } };
+      // Every route that sets or clears the cookie needs the CSRF header in cookie mode.
+      const csrf = { 'x-requested-with': 'fetch' };
+      const MISSING_HEADER = { code: 403, message: 'Missing x-requested-with header.' };
+      type Started = Awaited<ReturnType<typeof start>>;
+      const login = (t: Started) => t.app.request('/api/login_check', { headers: csrf, json: { username: 'alice', password: PASSWORD } });
+      const cookieToken = (setCookie: string) => setCookie.split(';')[0]!.slice('refresh_token='.length);
+      /** Each request, sent without the CSRF header, gets the 403 and no Set-Cookie. */
+      const expectRefused = async (t: Started, path: string, requests: Array<{ json?: unknown; body?: string; headers?: Record<string, string> }>) => {
+        for (const request of requests) {
+          const refused = await t.app.request(path, request);
+          expect([refused.status, body(refused)]).toEqual([403, MISSING_HEADER]);
+          expect(refused.setCookies).toEqual([]);
+        }
+      };
 
       it('sets the refresh token as a cookie with every attribute, keeping the expiration in the body', async () => {
         const t = await start({ ...cookieOptions, returnExpiration: true, ttl: 3600 });
-        const response = await t.login();
+        const response = await login(t);
         const json = body(response);
         expect(json).not.toHaveProperty('refresh_token');
         expect(json.refresh_token_expiration).toBe(Math.floor(t.clock().getTime() / 1000) + 3600);
@@ -40,7 +54,7 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
 
       it('caps the cookie lifetime at 400 days and adds Partitioned when asked', async () => {
         const t = await start({ cookie: { enabled: true, partitioned: true, sameSite: 'none' }, ttl: 500 * 86_400 });
-        const cookie = (await t.login()).setCookies[0]!;
+        const cookie = (await login(t)).setCookies[0]!;
         expect(cookie).toContain(`; Max-Age=${400 * 86_400}`);
         expect(cookie).toContain('; Partitioned');
         expect(cookie).toContain('; SameSite=None');
@@ -48,18 +62,18 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
 
       it('keeps the token in the body too when removeTokenFromBody is off, and names the cookie with the prefix', async () => {
         const t = await start({ cookie: { enabled: true, removeTokenFromBody: false, prefix: '__Host-' } });
-        const response = await t.login();
+        const response = await login(t);
         expect(body(response).refresh_token).toMatch(HEX_128);
         expect(response.setCookies[0]).toMatch(/^__Host-refresh_token=[0-9a-f]{128}; /);
       });
 
       it('refreshes from the cookie with the CSRF header, rotating the cookie, and refuses it without', async () => {
         const t = await start(cookieOptions);
-        const first = (await t.login()).setCookies[0]!.split(';')[0]!;
+        const first = (await login(t)).setCookies[0]!.split(';')[0]!;
         const noHeader = await t.app.request('/api/token/refresh', { headers: { cookie: first } });
         expect(noHeader.status).toBe(403);
-        expect(body(noHeader)).toEqual({ code: 403, message: 'Missing x-requested-with header.' });
-        const refreshed = await t.app.request('/api/token/refresh', { headers: { cookie: first, 'x-requested-with': 'fetch' } });
+        expect(body(noHeader)).toEqual(MISSING_HEADER);
+        const refreshed = await t.app.request('/api/token/refresh', { headers: { cookie: first, ...csrf } });
         expect(refreshed.status).toBe(200);
         expect(body(refreshed)).not.toHaveProperty('refresh_token');
         const second = refreshed.setCookies[0]!.split(';')[0]!;
@@ -69,17 +83,93 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
 
       it('clears the cookie on logout with the same name, path, domain and flags, and leaves it on a 400', async () => {
         const t = await start(cookieOptions);
-        const cookie = (await t.login()).setCookies[0]!.split(';')[0]!;
-        const missing = await t.app.request('/api/token/invalidate', { json: {} });
+        const cookie = (await login(t)).setCookies[0]!.split(';')[0]!;
+        const missing = await t.app.request('/api/token/invalidate', { headers: csrf, json: {} });
         expect(missing.status).toBe(400);
         expect(missing.setCookies).toEqual([]);
-        const response = await t.app.request('/api/token/invalidate', { headers: { cookie, 'x-requested-with': 'fetch' } });
+        const response = await t.app.request('/api/token/invalidate', { headers: { cookie, ...csrf } });
         expect(body(response)).toEqual({ code: 200, message: 'The supplied refresh_token has been invalidated.' });
         const cleared = response.setCookies[0]!;
         expect(cleared).toMatch(/^refresh_token=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=\/api\/token; Domain=example.test; Secure; HttpOnly; SameSite=Strict$/);
-        const again = await t.app.request('/api/token/invalidate', { headers: { cookie, 'x-requested-with': 'fetch' } });
+        const again = await t.app.request('/api/token/invalidate', { headers: { cookie, ...csrf } });
         expect(body(again).message).toBe('The supplied refresh_token is already invalid.');
         expect(again.setCookies[0]).toMatch(/^refresh_token=; Max-Age=0/);
+      });
+
+      const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+      it('refuses a login without the CSRF header before checking credentials, setting no cookie and storing nothing', async () => {
+        const t = await start(cookieOptions);
+        const credentials = { username: 'alice', password: PASSWORD };
+        await expectRefused(t, '/api/login_check', [
+          { json: credentials },
+          // What a cross-site form can send: text/plain whose body happens to be JSON.
+          { json: credentials, headers: { 'content-type': 'text/plain' } },
+          { json: credentials, headers: { 'x-requested-with': '' } },
+          { json: { ...credentials, password: 'wrong' } },
+        ]);
+        expect(await t.store.count()).toBe(0);
+        const accepted = await login(t);
+        expect(accepted.status).toBe(200);
+        expect(accepted.setCookies).toHaveLength(1);
+        expect(await t.store.count()).toBe(1);
+      });
+
+      it('refuses a refresh without the CSRF header when the token is in the body too, leaving the store and the cookie alone', async () => {
+        const t = await start(cookieOptions);
+        const token = cookieToken((await login(t)).setCookies[0]!);
+        const before = await t.store.findByHash(sha256(token));
+        expect(before).not.toBeNull();
+        await expectRefused(t, '/api/token/refresh', [
+          // A cross-site form posting the attacker's own token.
+          { body: `refresh_token=${token}`, headers: form },
+          { json: { refresh_token: token } },
+          { json: { refresh_token: token }, headers: { cookie: `refresh_token=${token}` } },
+        ]);
+        expect(await t.store.count()).toBe(1);
+        expect(await t.store.findByHash(sha256(token))).toEqual(before);
+        const refreshed = await t.app.request('/api/token/refresh', { body: `refresh_token=${token}`, headers: { ...form, ...csrf } });
+        expect(refreshed.status).toBe(200);
+        const successor = cookieToken(refreshed.setCookies[0]!);
+        expect(successor).toMatch(HEX_128);
+        expect(successor).not.toBe(token);
+        expect(await t.store.findByHash(sha256(successor))).not.toBeNull();
+      });
+
+      it('refuses a logout without the CSRF header whatever the body, keeping the cookie and the session', async () => {
+        const t = await start(cookieOptions);
+        const token = cookieToken((await login(t)).setCookies[0]!);
+        const before = await t.store.findByHash(sha256(token));
+        await expectRefused(t, '/api/token/invalidate', [
+          { body: 'junk', headers: form },
+          { body: `refresh_token=${token}`, headers: form },
+          { json: {} },
+          { headers: { cookie: `refresh_token=${token}` } },
+        ]);
+        expect(await t.store.count()).toBe(1);
+        expect(await t.store.findByHash(sha256(token))).toEqual(before);
+        const response = await t.app.request('/api/token/invalidate', { headers: csrf, json: { refresh_token: token } });
+        expect(body(response)).toEqual({ code: 200, message: 'The supplied refresh_token has been invalidated.' });
+        expect(response.setCookies[0]).toMatch(/^refresh_token=; Max-Age=0/);
+      });
+
+      it('asks for the configured CSRF header, and for none when csrfHeader is null', async () => {
+        const custom = await start({ cookie: { ...cookieOptions.cookie, csrfHeader: 'x-csrf' } });
+        const refused = await login(custom);
+        expect([refused.status, body(refused)]).toEqual([403, { code: 403, message: 'Missing x-csrf header.' }]);
+        const credentials = { username: 'alice', password: PASSWORD };
+        expect((await custom.app.request('/api/login_check', { headers: { 'x-csrf': '1' }, json: credentials })).status).toBe(200);
+
+        const t = await start({ cookie: { ...cookieOptions.cookie, csrfHeader: null } });
+        const logged = await t.login();
+        expect(logged.status).toBe(200);
+        const fromCookie = await t.app.request('/api/token/refresh', { headers: { cookie: logged.setCookies[0]!.split(';')[0]! } });
+        expect(fromCookie.status).toBe(200);
+        const fromBody = await t.app.request('/api/token/refresh', { body: `refresh_token=${cookieToken(fromCookie.setCookies[0]!)}`, headers: form });
+        expect(fromBody.status).toBe(200);
+        const logout = await t.app.request('/api/token/invalidate', { headers: { cookie: fromBody.setCookies[0]!.split(';')[0]! } });
+        expect(body(logout)).toEqual({ code: 200, message: 'The supplied refresh_token has been invalidated.' });
+        expect(logout.setCookies[0]).toMatch(/^refresh_token=; Max-Age=0/);
       });
     });
 
@@ -300,6 +390,18 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         expect((await proxied.app.request('/api/login_check', { json: { username: 'alice', password: PASSWORD }, headers: { 'x-forwarded-for': '198.51.100.1' } })).status).toBe(200);
         expect((await proxied.app.request('/api/login_check', { json: { username: 'alice', password: PASSWORD }, headers: { 'x-forwarded-for': '198.51.100.2' } })).status).toBe(200);
       });
+
+      it('behind a chain of trustProxy N proxies keys on the N-th entry from the right, ignoring forged ones', async () => {
+        const t = await start({ rateLimit: { enabled: true, login: 1 }, trustProxy: 2 });
+        const viaCdn = (forwarded: string) =>
+          t.app.request('/api/login_check', { json: { username: 'alice', password: PASSWORD }, headers: { 'x-forwarded-for': forwarded } });
+        // Client, then the CDN's address appended by the load balancer.
+        expect((await viaCdn('198.51.100.1, 203.0.113.9')).status).toBe(200);
+        expect((await viaCdn('198.51.100.2, 203.0.113.9')).status).toBe(200);
+        // A forged entry further left changes nothing: the client is still 198.51.100.1.
+        const forged = await viaCdn('192.0.2.77, 198.51.100.1, 203.0.113.9');
+        expect([forged.status, forged.headers.get('retry-after') !== null]).toEqual([429, true]);
+      });
     });
 
     describe('keys and JWKS (SPEC §1)', () => {
@@ -427,9 +529,29 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         expect(renewed.status).toBe(200);
         const next = JSON.parse(Buffer.from((body(renewed).token as string).split('.')[1]!, 'base64url').toString()) as Record<string, number>;
         expect(next.exp).toBe(original.auth_time! + 5000);
+        // The refreshed token itself ends at the deadline too, so nothing renews past it.
+        expect(claims.exp).toBe(original.auth_time! + 5000);
         t.clock.advance(2000);
         const late = await t.app.request('/api/token/renew', { headers: bearer(access) });
-        expect([late.status, late.body]).toEqual([401, { code: 401, message: 'Invalid JWT Token' }]);
+        expect([late.status, late.body]).toEqual([401, { code: 401, message: 'Expired JWT Token' }]);
+      });
+
+      it('reloads the user like a refresh: current roles carried, a disabled or deleted user refused', async () => {
+        const t = await start({ accessTokenRenewal: true });
+        const bob = await t.loginTokens('bob');
+        const alice = await t.loginTokens('alice');
+        const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+        const bobUser = t.users.find((user) => user.identifier === 'bob')!;
+        bobUser.roles = ['ROLE_USER'];
+        const renewed = await t.app.request('/api/token/renew', { headers: bearer(bob.token) });
+        expect(renewed.status).toBe(200);
+        expect(claimsOf(body(renewed).token as string).roles).toEqual(['ROLE_USER']);
+        bobUser.enabled = false;
+        const disabled = await t.app.request('/api/token/renew', { headers: bearer(bob.token) });
+        expect([disabled.status, disabled.body]).toEqual([401, { code: 401, message: 'Account is disabled.' }]);
+        t.users.splice(t.users.findIndex((user) => user.identifier === 'alice'), 1);
+        const deleted = await t.app.request('/api/token/renew', { headers: bearer(alice.token) });
+        expect([deleted.status, deleted.body]).toEqual([401, { code: 401, message: 'Invalid JWT Token' }]);
       });
 
       it('refuses a blocklisted token and a missing one', async () => {
