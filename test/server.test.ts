@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, type RunningServer, spawnServer } from './support/spawn-server.js';
+
+const PUBLIC_ONLY_PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
 /**
  * The standalone server as a user meets it (SPEC §12): the built CLI in a
@@ -135,6 +138,29 @@ describe('standalone server', () => {
     const refreshed = await post('/api/token/refresh', { refreshToken: login.json.refreshToken });
     expect(refreshed.json.refreshToken).toBe(login.json.refreshToken);
     expect(existsSync(join(cwd, 'data/custom.db'))).toBe(true);
+    // A pasted gesdinet section without `cookie` keeps the bundle's default: no cookie mode.
+    const plain = await fetch(`${server.baseUrl}/api/login_check`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'demo', password: 'demo' }),
+    });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('set-cookie')).toBeNull();
+  });
+
+  it('serves the demo page under a hash-pinned CSP, and the claims never cacheable', async () => {
+    server = await spawnServer({}, cwd);
+    const page = await fetch(`${server.baseUrl}/`);
+    expect(page.status).toBe(200);
+    const policy = page.headers.get('content-security-policy') ?? '';
+    expect(policy).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*';/);
+    expect(policy).not.toContain('unsafe-inline');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    const login = await post('/api/login_check', { username: 'demo', password: 'demo' });
+    const me = await fetch(`${server.baseUrl}/api/me`, { headers: { authorization: `Bearer ${login.json.token as string}` } });
+    expect(me.headers.get('cache-control')).toBe('no-store');
+    const badUrl = await fetch(`${server.baseUrl}/%zz?refresh_token=secret-in-url`);
+    expect([badUrl.status, await badUrl.json()]).toEqual([400, { code: 400, message: 'Bad Request' }]);
   });
 
   it('shares revocation across two server processes on one SQLite file', async () => {
@@ -177,6 +203,8 @@ describe('standalone server', () => {
     ['production without a signing key', { NODE_ENV: 'production' }, 'jwt.secretKey (or JWT_SECRET_KEY) is required'],
     ['a bad PORT', { PORT: 'eighty' }, 'PORT'],
     ['an unsupported store', { DATABASE_URL: 'oracle://db' }, 'DATABASE_URL'],
+    ['a public key without a signing key', { JWT_PUBLIC_KEY: PUBLIC_ONLY_PEM }, 'jwt.secretKey (or JWT_SECRET_KEY) is required'],
+    ['a PORT that is not digits', { PORT: '0x1F90' }, 'PORT'],
     ['an invalid option in the config file', { JWT_REFRESH_CONFIG: 'bad.json' }, 'ttl'],
   ])('refuses to start with %s, saying why', (_name, env, message) => {
     writeFileSync(join(cwd, 'bad.json'), JSON.stringify({ ttl: -5 }));

@@ -4,7 +4,7 @@ import { loadConfigFileWithWarnings } from '../config/load-config-file.js';
 import { parseConfig } from '../config/parse-config.js';
 import type { JwtRefreshConfig, JwtRefreshConfigInput } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
-import { openStore } from '../server/open-store.js';
+import { openStore, sqliteFilename } from '../server/open-store.js';
 import { readServerSettings } from '../server/server-settings.js';
 import type { RefreshTokenStore } from '../stores/store.js';
 
@@ -122,11 +122,6 @@ export function resolveCliSettings(options: StoreOptions, env: NodeJS.ProcessEnv
 export function dataDirectoryOf(databaseUrl: string): string {
   if (!/^sqlite:/i.test(databaseUrl)) return './var';
   return dirname(sqliteFilename(databaseUrl));
-}
-
-function sqliteFilename(databaseUrl: string): string {
-  // As open-store.ts reads it: `sqlite:path`, `sqlite:///abs/path`.
-  return databaseUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { SIGNATURE_ALGORITHMS, type SignatureAlgorithm } from '../config/schema.js';
@@ -25,6 +25,8 @@ export function registerKeysGenerate(program: Command): void {
       const generated = await generateKeyPair(options.algorithm);
       mkdirSync(options.dir, { recursive: true });
       writeFileSync(privatePath, `${generated.secret ?? generated.privateKeyPem}\n`, { mode: 0o600 });
+      // `mode` applies only when the file is created: an overwritten key keeps its old, maybe world-readable, mode.
+      chmodSync(privatePath, 0o600);
       if (generated.publicKeyPem !== null) writeFileSync(publicPath, generated.publicKeyPem);
       process.stdout.write(`Wrote ${options.algorithm} key material to ${options.dir}\n`);
     });

@@ -45,7 +45,13 @@ export function registerRevoke(program: Command): void {
         process.stdout.write(`Revoked ${count} refresh token(s) of user ${options.user}\n`);
       } else if (options.family !== undefined) {
         const count = await revokeFamily(store, options.family, now);
-        process.stdout.write(`Revoked ${count} refresh token(s) of session ${options.family}\n`);
+        if (count === 0) {
+          // Nothing live to revoke: a typo, or a session a logout already ended (and watermarked).
+          process.stderr.write(`Session ${options.family} does not exist or is already revoked\n`);
+          process.exitCode = 1;
+        } else {
+          process.stdout.write(`Revoked ${count} refresh token(s) of session ${options.family}\n`);
+        }
       }
     });
   });
@@ -68,7 +74,8 @@ async function revokeToken(store: RefreshTokenStore, config: JwtRefreshConfig, t
 /** Revokes a family and refuses the access tokens minted for it (their `sid` names it). */
 async function revokeFamily(store: RefreshTokenStore, familyId: string, now: Date): Promise<number> {
   const count = await store.revokeFamily(familyId, now);
-  await store.setRevokedBefore(`${FAMILY_WATERMARK_PREFIX}${familyId}`, now);
+  // No record changed: no access token of a live session to end, so no watermark to keep forever.
+  if (count > 0) await store.setRevokedBefore(`${FAMILY_WATERMARK_PREFIX}${familyId}`, now);
   return count;
 }
 

@@ -300,6 +300,10 @@ function readGesdinet(ctx: Context, section: Mapping): void {
   // token is read from the query string too.
   ctx.defaults.push({ target: ['singleUse'], value: false, source: `${GESDINET} (bundle default)` });
   ctx.defaults.push({ target: ['bundleCompat'], value: true, source: `${GESDINET} (bundle default)` });
+  // Written out although it equals the library's default: the standalone server turns cookie
+  // mode on when a config says nothing, and a pasted section without `cookie` must stay off.
+  // A `cookie` node that enables it pushed its own default first, and the first one wins.
+  ctx.defaults.push({ target: ['cookie', 'enabled'], value: false, source: `${GESDINET}.cookie (bundle default)` });
 }
 
 /** The bundle's `cookie` node is Symfony's `canBeEnabled()`: `true`, `~` or a mapping without `enabled` turn it on. */

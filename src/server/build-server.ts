@@ -1,11 +1,13 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { jwtRefreshPlugin } from '../adapters/fastify.js';
 import { createScryptHasher } from '../auth/password-hasher.js';
 import { loadConfigFileWithWarnings } from '../config/load-config-file.js';
 import type { JwtRefreshConfigInput } from '../config/schema.js';
 import { createJwtRefresh, type JwtRefresh } from '../create-jwt-refresh.js';
+import { JwtRefreshError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { ensureKeysAndSecret, seedDemoUser } from './dev-material.js';
 import { openStore } from './open-store.js';
@@ -39,6 +41,10 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
     },
     // Our plugin parses token-route bodies itself; keep Fastify's limit for the rest.
     bodyLimit: 1_048_576,
+    // A client trickling its request cannot hold a connection (or a graceful shutdown) forever.
+    requestTimeout: 30_000,
+    // Fastify's own answer to a malformed URL echoes it, query string (and any token) included.
+    frameworkErrors: (_error, _request, reply) => void (reply as FastifyReply).code(400).send({ code: 400, message: 'Bad Request' }),
   });
   const warn = (message: string, details: Record<string, unknown> = {}) => app.log.warn(details, message);
 
@@ -64,23 +70,62 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
     userProvider: users,
     passwordHasher,
     ...(now === undefined ? {} : { now }),
-    onError: (error) => app.log.error({ error: error instanceof Error ? error.name : typeof error }, 'request failed'),
+    onError: (error) => app.log.error(describeFailure(error), 'request failed'),
   });
   await app.register(jwtRefreshPlugin, { jwtRefresh });
-  app.get('/api/me', { preHandler: app.requireAuth }, async (request) => request.auth?.claims);
+  // Claims are per user: never cached by a browser or a proxy.
+  app.get('/api/me', { preHandler: app.requireAuth }, async (request, reply) => reply.header('cache-control', 'no-store').send(request.auth?.claims));
   app.get('/health', async () => ({ status: 'ok' }));
   // Fastify's own 404 logs the full URL, query string (and any token in it) included.
   app.setNotFoundHandler(async (_request, reply) => reply.code(404).send({ code: 404, message: 'Not Found' }));
+  // The routes outside the token plugin answer errors in the same shape, never Fastify's own
+  // (which names its error codes) and never a stack trace.
+  app.setErrorHandler(async (error: { statusCode?: number }, _request, reply) => {
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) app.log.error(describeFailure(error), 'request failed');
+    return reply.code(status).send({ code: status, message: status === 413 ? 'Request body too large.' : status === 500 ? 'Internal Server Error' : 'Bad Request' });
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+  });
   const demoPage = await readFile(new URL('../../public/index.html', import.meta.url), 'utf8');
+  const demoPolicy = contentSecurityPolicy(demoPage);
   app.get('/', async (_request, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      // The page runs only its own inline script and talks only to this origin.
-      .header('content-security-policy', "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'")
-      .send(demoPage),
+    reply.type('text/html; charset=utf-8').header('content-security-policy', demoPolicy).header('cache-control', 'no-cache').send(demoPage),
   );
   app.addHook('onClose', async () => jwtRefresh.close());
   return { app, jwtRefresh };
+}
+
+/**
+ * The demo page's policy: it runs only its own inline script and style (pinned by
+ * hash, so an injected one does not run) and talks only to this origin.
+ */
+function contentSecurityPolicy(page: string): string {
+  const hashes = (tag: string) =>
+    [...page.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))]
+      .map((match) => `'sha256-${createHash('sha256').update(match[1]!).digest('base64')}'`)
+      .join(' ');
+  return `default-src 'none'; script-src ${hashes('script')}; style-src ${hashes('style')}; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`;
+}
+
+/**
+ * What the log says of a failure: the class, its code, and for the library's own
+ * errors their fixed message (e.g. "Store operation failed: findByHash") and the
+ * driver's error code (ECONNREFUSED, 23505, ...). Never a driver's message, which
+ * may quote SQL with a token hash.
+ */
+function describeFailure(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { error: typeof error };
+  const details: Record<string, unknown> = { error: error.name };
+  if (error instanceof JwtRefreshError) {
+    details.code = error.code;
+    details.detail = error.message;
+    const causeCode = (error.cause as { code?: unknown } | undefined)?.code;
+    if (typeof causeCode === 'string' || typeof causeCode === 'number') details.cause = causeCode;
+  }
+  return details;
 }
 
 /**

@@ -23,7 +23,9 @@ export async function ensureKeysAndSecret(
 ): Promise<JwtRefreshConfigInput> {
   const jwt = { ...config.jwt };
   let secret = config.secret;
-  if (jwt.secretKey === undefined && jwt.publicKey === undefined) {
+  if (jwt.secretKey === undefined) {
+    // The server signs tokens at every login: a public key alone would start, then answer 500s.
+    if (jwt.publicKey !== undefined) throw new ConfigError('jwt.secretKey (or JWT_SECRET_KEY) is required: the server signs tokens, a public key alone cannot');
     if (production) throw new ConfigError('jwt.secretKey (or JWT_SECRET_KEY) is required when NODE_ENV=production');
     const algorithm: SignatureAlgorithm = jwt.algorithm ?? 'ES256';
     jwt.algorithm = algorithm;

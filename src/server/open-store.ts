@@ -19,8 +19,21 @@ const STORE_SCHEMES = ['sqlite', 'memory', 'postgres', 'postgresql', 'mysql', 'm
  * `mongodb://…`. Drivers are imported on demand, so they stay optional peers:
  * a missing driver is a start-up error naming the package to install.
  */
+/**
+ * The file of a `sqlite:` URL: `sqlite:./var/db.sqlite` and `sqlite://./var/db.sqlite` are
+ * relative, `sqlite:///var/db.sqlite` is absolute (the URL's empty host dropped).
+ *
+ * @example
+ * sqliteFilename('sqlite://./var/jwt-refresh.db'); // './var/jwt-refresh.db'
+ */
+export function sqliteFilename(databaseUrl: string): string {
+  return databaseUrl.slice('sqlite:'.length).replace(/^\/\//, '');
+}
+
 export async function openStore(databaseUrl: string, options: { tableName?: string } = {}): Promise<OpenedStore> {
-  const scheme = databaseUrl.slice(0, databaseUrl.indexOf(':')).toLowerCase();
+  const colon = databaseUrl.indexOf(':');
+  if (colon < 1) throw new ConfigError('DATABASE_URL: expected a store URL such as sqlite:./var/jwt-refresh.db or postgres://host/db');
+  const scheme = databaseUrl.slice(0, colon).toLowerCase();
   if (!STORE_SCHEMES.includes(scheme)) {
     throw new ConfigError(`DATABASE_URL: unsupported store "${scheme}:"; use one of ${STORE_SCHEMES.map((s) => `${s}:`).join(', ')}`);
   }
@@ -28,7 +41,7 @@ export async function openStore(databaseUrl: string, options: { tableName?: stri
   const serverData = { dataDirectory: './var', kind: scheme };
   switch (scheme) {
     case 'sqlite': {
-      const filename = databaseUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+      const filename = sqliteFilename(databaseUrl);
       if (filename === '') throw new ConfigError('DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./var/jwt-refresh.db');
       const { createSqliteStore } = await loadDriver(() => import('../stores/sqlite.js'), 'better-sqlite3');
       return { store: createSqliteStore({ filename, ...tableName }), dataDirectory: dirname(filename), kind: scheme };

@@ -5,7 +5,11 @@ const settingsSchema = z.object({
   /** Interface to listen on. */
   HOST: z.string().min(1).default('127.0.0.1'),
   /** Port to listen on; 0 picks a free one. */
-  PORT: z.preprocess((value) => (value === '' ? undefined : value), z.coerce.number().int().min(0).max(65535).default(8080)),
+  PORT: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    // Digits only: Number() would also take "0x1F90", "1e3" and " 8080".
+    z.string().regex(/^\d{1,5}$/, 'a port number, digits only').transform(Number).pipe(z.number().int().min(0).max(65535)).default(8080),
+  ),
   /** Store URL (see open-store.ts); else the config file's `databaseUrl`; else `sqlite:./var/jwt-refresh.db`. */
   DATABASE_URL: z.string().regex(/^[a-z][a-z0-9+.-]*:/i, 'a URL such as sqlite:./var/jwt-refresh.db').optional(),
   /** Path of a YAML or JSON config file (our options and/or the bundles' sections). */

@@ -1,6 +1,8 @@
 import { buildServer } from './build-server.js';
 import { readServerSettings } from './server-settings.js';
 
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
 /**
  * `npm start` / `jwt-refresh serve`: validates the environment, builds the
  * server, listens, and shuts down gracefully on SIGTERM/SIGINT (in-flight
@@ -15,6 +17,12 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
+    // In-flight requests get this long to finish (requestTimeout bounds each one anyway).
+    setTimeout(() => {
+      app.log.error({ signal }, 'shutdown deadline passed; closing the remaining connections');
+      app.server.closeAllConnections();
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     app.close().then(
       () => process.exit(0),
       (error: unknown) => {
