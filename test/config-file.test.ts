@@ -323,6 +323,13 @@ describe('lexik_jwt_authentication section', () => {
     ]);
   });
 
+  it('refuses a key the Lexik bundle does not have (a typo), naming it', () => {
+    expect(() => loadConfigFile(file('.yaml', 'lexik_jwt_authentication:\n  toekn_ttl: 60\n'))).toThrow('lexik_jwt_authentication.toekn_ttl');
+    expect(() => loadConfigFile(file('.yaml', 'lexik_jwt_authentication:\n  encoder: { signature_algoritm: ES256 }\n'))).toThrow(
+      'lexik_jwt_authentication.encoder.signature_algoritm',
+    );
+  });
+
   it('maps both bundles of one pasted file together', () => {
     const path = file(
       '.yaml',

@@ -125,6 +125,23 @@ const LEXIK_HINTS = new Map<string, string>([
   ['encoder.crypto_engine', 'tokens are signed with jose'],
 ]);
 
+/**
+ * Lexik options that exist but that we do not map: ignored with a warning, so a pasted
+ * configuration still starts. Any other key is a typo (say `toekn_ttl`) and fails, as in
+ * the gesdinet section: a silently ignored TTL would be worse than a start-up error.
+ */
+const LEXIK_UNMAPPED = new Set([
+  ...[...LEXIK_HINTS.keys()].filter((key) => !key.startsWith('encoder.')),
+  'allow_no_expiration',
+  'additional_public_keys',
+  'remove_token_from_body_when_cookies_used',
+  'set_cookies',
+  'api_platform',
+  'blocklist_token',
+  'access_token_issuance',
+  'access_token_verification',
+]);
+
 /** Lexik's default when its section is present (its `encoder.signature_algorithm`); ours is ES256. */
 const LEXIK_DEFAULT_ALGORITHM = 'RS256';
 
@@ -332,10 +349,13 @@ function readLexik(ctx: Context, section: Mapping): void {
       for (const [encoderKey, option] of Object.entries(sectionMapping(ctx, value, source))) {
         const encoderTarget = LEXIK_ENCODER_OPTIONS.get(encoderKey);
         if (encoderTarget !== undefined) readOption(ctx, encoderTarget, option, `${source}.${encoderKey}`);
-        else warnLexik(ctx, `encoder.${encoderKey}`);
+        else if (LEXIK_HINTS.has(`encoder.${encoderKey}`)) warnLexik(ctx, `encoder.${encoderKey}`);
+        else fail(ctx, `${source}.${encoderKey} is not an option of the Lexik bundle`);
       }
-    } else {
+    } else if (LEXIK_UNMAPPED.has(key)) {
       warnLexik(ctx, key);
+    } else {
+      fail(ctx, `${source} is not an option of the Lexik bundle`);
     }
   }
   ctx.defaults.push({ target: ['jwt', 'algorithm'], value: LEXIK_DEFAULT_ALGORITHM, source: `${LEXIK} (bundle default)` });
