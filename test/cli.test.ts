@@ -233,6 +233,30 @@ describe.each([sqliteBackend, postgresBackend])('jwt-refresh against $name', (ba
       expect(again).toMatchObject({ status: 0, stdout: 'Revoked 0 invalid token(s)\n' });
     });
 
+    it('deletes the watermarks older than jwt.tokenTtl + jwt.clockSkew, which no valid access token predates', async () => {
+      const { args, store, countCompanion } = await backend.create();
+      const now = Date.now();
+      const minutes = (n: number) => new Date(now - n * 60_000);
+      await store.setRevokedBefore('u-120m', minutes(120));
+      await store.setRevokedBefore('family:f-61m', minutes(61));
+      await store.setRevokedBefore('u-30m', minutes(30));
+      await store.setRevokedBefore('u-12m', minutes(12));
+      await store.setRevokedBefore('family:f-10.5m', minutes(10.5));
+
+      // The defaults, tokenTtl 3600 s and clockSkew 0: an hour-old watermark refuses nothing any more.
+      expect(await cli(['clear', ...args])).toMatchObject({ status: 0, stdout: 'Revoked 0 invalid token(s)\n', stderr: '' });
+      expect(await store.getRevokedBefore('u-120m')).toBeNull();
+      expect(await store.getRevokedBefore('family:f-61m')).toBeNull();
+      expect(await countCompanion('watermarks')).toBe(3);
+
+      // 600 s + 60 s: the skew counts, so the 10.5-minute-old watermark stays.
+      const configPath = join(scratch, `ttl-${randomUUID()}.yaml`);
+      writeFileSync(configPath, 'jwt:\n  tokenTtl: 600\n  clockSkew: 60\n');
+      expect(await cli(['clear', '--config', configPath, ...args])).toMatchObject({ status: 0 });
+      expect(await countCompanion('watermarks')).toBe(1);
+      expect((await store.getRevokedBefore('family:f-10.5m'))?.getTime()).toBe(minutes(10.5).getTime());
+    });
+
     it('takes a date: ISO 8601 forms and relative ones like "-1 day"', async () => {
       const { args, store } = await backend.create();
       const now = Date.now();
@@ -346,6 +370,13 @@ describe.each([sqliteBackend, postgresBackend])('jwt-refresh against $name', (ba
       for (const token of [a, b]) expect((await store.findByHash(hashToken(token)))?.revokedAt).toBeInstanceOf(Date);
       expect((await store.findByHash(hashToken(other)))?.revokedAt).toBeNull();
       expect(await store.getRevokedBefore(`family:${familyId}`)).toBeInstanceOf(Date);
+    });
+
+    it('--family answers exit 1 for a session with nothing live, storing no watermark', async () => {
+      const { args, store } = await backend.create();
+      const result = await cli(['revoke', '--family', 'no-such-session', ...args]);
+      expect(result).toMatchObject({ status: 1, stdout: '', stderr: 'Session no-such-session does not exist or is already revoked\n' });
+      expect(await store.getRevokedBefore('family:no-such-session')).toBeNull();
     });
 
     it('wants exactly one of TOKEN, --user and --family (exit 2)', async () => {

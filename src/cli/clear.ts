@@ -22,7 +22,9 @@ interface ClearOptions extends StoreOptions {
  * `jwt-refresh clear [date] [--batch-size N]` (SPEC §10, the bundle's
  * `gesdinet:jwt:clear`): deletes the tokens whose validity ended before now
  * or `date`, in batches, then the expired blocklist entries and rate-limit
- * windows. Prints `Revoked N invalid token(s)`.
+ * windows, and the "revoked before" watermarks older than `jwt.tokenTtl +
+ * jwt.clockSkew` (no access token they could refuse is still valid).
+ * Prints `Revoked N invalid token(s)`.
  */
 export function registerClear(program: Command): void {
   addStoreOptions(
@@ -56,7 +58,10 @@ export function registerClear(program: Command): void {
       );
     }
     const settings = resolveCliSettings(options, process.env);
-    const deleted = await withStore(settings, options, (store) => clearExpired(store, before, options.batchSize, now));
+    const { tokenTtl, clockSkew } = settings.config.jwt;
+    const deleted = await withStore(settings, options, (store) =>
+      clearExpired(store, before, options.batchSize, now, (tokenTtl + clockSkew) * 1000),
+    );
     process.stdout.write(`Revoked ${deleted.count} invalid token(s)\n`);
     if (deleted.interrupted) {
       process.stderr.write('jwt-refresh: interrupted; run clear again to delete the rest\n');
@@ -78,12 +83,15 @@ function parseBatchSize(value: string): number {
  * nothing: each batch is one short statement through the `valid_until`
  * index, so live refreshes get the table between batches and no row is ever
  * loaded into memory. SIGINT/SIGTERM stop it after the current batch.
+ * Then purges expired state, watermarks older than `accessTokenLifetimeMs`
+ * (`jwt.tokenTtl + jwt.clockSkew`) included.
  */
 async function clearExpired(
   store: RefreshTokenStore,
   before: Date,
   batchSize: number,
   now: Date,
+  accessTokenLifetimeMs: number,
 ): Promise<{ count: number; interrupted: boolean }> {
   let interrupted = false;
   const stop = () => {
@@ -102,8 +110,13 @@ async function clearExpired(
       walGuard?.afterBatch();
       progress?.update(count);
     }
-    // Never past now: a blocklist entry that expires later still refuses a live access token.
-    if (!interrupted) await store.purgeExpiredState(before < now ? before : now);
+    if (!interrupted) {
+      // Never past now: a blocklist entry that expires later still refuses a live access token.
+      const stateBefore = before < now ? before : now;
+      // A watermark at `at` only refuses access tokens issued before `at`; every one of
+      // them is refused by its own `exp` (+ clockSkew) once `at + tokenTtl + clockSkew` is past.
+      await store.purgeExpiredState(stateBefore, new Date(stateBefore.getTime() - accessTokenLifetimeMs));
+    }
   } finally {
     progress?.done();
     process.off('SIGINT', stop);

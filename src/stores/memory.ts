@@ -218,9 +218,14 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     return { count: entry.count, resetAt: new Date(entry.resetAt) };
   }
 
-  /** Drops expired blocklist entries and ended windows. */
-  async purgeExpiredState(before: Date): Promise<number> {
+  /** Drops expired blocklist entries and ended windows, and watermarks before `watermarksBefore`. */
+  async purgeExpiredState(before: Date, watermarksBefore?: Date): Promise<number> {
     let removed = 0;
+    if (watermarksBefore !== undefined) {
+      for (const [key, at] of this.#revokedBefore) {
+        if (at < watermarksBefore.getTime() && this.#revokedBefore.delete(key)) removed += 1;
+      }
+    }
     for (const [jti, until] of this.#blocklist) {
       if (until <= before.getTime() && this.#blocklist.delete(jti)) removed += 1;
     }

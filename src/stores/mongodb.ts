@@ -676,16 +676,20 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
   /**
    * Deletes expired blocklist entries and ended rate-limit windows now;
    * MongoDB's TTL monitor does the same on its own about once a minute, so
-   * this often finds little.
+   * this often finds little. Watermarks have no TTL index (their useful life
+   * depends on the access-token TTL, which the store does not know), so
+   * those before `watermarksBefore` go only here.
    *
    * @example
-   * await store.purgeExpiredState(now);
+   * await store.purgeExpiredState(now, new Date(now.getTime() - (tokenTtl + clockSkew) * 1000));
    */
-  async purgeExpiredState(before: Date): Promise<number> {
+  async purgeExpiredState(before: Date, watermarksBefore?: Date): Promise<number> {
     return this.#run('purgeExpiredState', async (c) => {
       const blocked = await c.blocklist.deleteMany({ expiresAt: { $lte: before } });
       const windows = await c.rateLimits.deleteMany({ resetAt: { $lte: before } });
-      return blocked.deletedCount + windows.deletedCount;
+      const watermarks =
+        watermarksBefore === undefined ? 0 : (await c.watermarks.deleteMany({ revokedBefore: { $lt: watermarksBefore } })).deletedCount;
+      return blocked.deletedCount + windows.deletedCount + watermarks;
     });
   }
 

@@ -422,16 +422,21 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
   }
 
   /**
-   * Deletes expired blocklist entries and ended rate-limit windows.
+   * Deletes expired blocklist entries and ended rate-limit windows, and the
+   * watermarks before `watermarksBefore` when it is given.
    *
    * @example
-   * await store.purgeExpiredState(now);
+   * await store.purgeExpiredState(now, new Date(now.getTime() - (tokenTtl + clockSkew) * 1000));
    */
-  async purgeExpiredState(before: Date): Promise<number> {
+  async purgeExpiredState(before: Date, watermarksBefore?: Date): Promise<number> {
     const cutoff = [toSql(before)];
     return this.#run('purgeExpiredState', async () => {
-      const blocklist = await write(this.pool, this.#sql.purgeBlocklist, cutoff);
-      return blocklist + (await write(this.pool, this.#sql.purgeRateLimits, cutoff));
+      let removed = await write(this.pool, this.#sql.purgeBlocklist, cutoff);
+      removed += await write(this.pool, this.#sql.purgeRateLimits, cutoff);
+      if (watermarksBefore !== undefined) {
+        removed += await write(this.pool, this.#sql.purgeWatermarks, [toSql(watermarksBefore)]);
+      }
+      return removed;
     });
   }
 
@@ -598,6 +603,7 @@ interface Statements {
   readRateLimit: string;
   purgeBlocklist: string;
   purgeRateLimits: string;
+  purgeWatermarks: string;
 }
 
 function statements(tableName: string): Statements {
@@ -653,6 +659,7 @@ function statements(tableName: string): Statements {
     readRateLimit: `SELECT count, reset_at FROM ${rateLimits} WHERE \`key\` = ?`,
     purgeBlocklist: `DELETE FROM ${blocklist} WHERE expires_at <= ?`,
     purgeRateLimits: `DELETE FROM ${rateLimits} WHERE reset_at <= ?`,
+    purgeWatermarks: `DELETE FROM ${watermarks} WHERE revoked_before < ?`,
   };
 }
 

@@ -432,14 +432,15 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
   }
 
   /**
-   * Deletes expired blocklist entries and ended rate-limit windows, in one statement.
+   * Deletes expired blocklist entries and ended rate-limit windows, and the
+   * watermarks before `watermarksBefore` when it is given, in one statement.
    *
    * @example
-   * await store.purgeExpiredState(now);
+   * await store.purgeExpiredState(now, new Date(now.getTime() - (tokenTtl + clockSkew) * 1000));
    */
-  async purgeExpiredState(before: Date): Promise<number> {
+  async purgeExpiredState(before: Date, watermarksBefore?: Date): Promise<number> {
     const result = await this.#run('purgeExpiredState', () =>
-      this.#query<{ removed: Numeric }>(this.#sql.purgeExpiredState, [instant(before)]),
+      this.#query<{ removed: Numeric }>(this.#sql.purgeExpiredState, [instant(before), nullableInstant(watermarksBefore ?? null)]),
     );
     return Number(result.rows[0]?.removed ?? 0);
   }
@@ -699,8 +700,10 @@ function buildStatements(schema: string, tableName: string): Statements {
       RETURNING r.count, ${ms('r.reset_at')} AS reset_at`,
     purgeExpiredState: `
       WITH blocked AS (DELETE FROM ${blocklist} WHERE expires_at <= $1 RETURNING 1),
-           windows AS (DELETE FROM ${rateLimits} WHERE reset_at <= $1 RETURNING 1)
-      SELECT (SELECT count(*) FROM blocked) + (SELECT count(*) FROM windows) AS removed`,
+           windows AS (DELETE FROM ${rateLimits} WHERE reset_at <= $1 RETURNING 1),
+           -- A null $2 (no cutoff given) matches no row: watermarks are kept.
+           watermarks AS (DELETE FROM ${watermarks} WHERE revoked_before < $2 RETURNING 1)
+      SELECT (SELECT count(*) FROM blocked) + (SELECT count(*) FROM windows) + (SELECT count(*) FROM watermarks) AS removed`,
   };
 }
 

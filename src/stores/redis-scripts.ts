@@ -273,6 +273,23 @@ return 1
   ),
 
   /**
+   * Deletes a watermark older than the cutoff; checked and deleted in one step, so a
+   * setRevokedBefore racing the purge is never lost. KEYS: watermark. ARGV: cutoff (ms).
+   * Answers 1 when it deleted.
+   */
+  purgeWatermark: script(
+    1,
+    `
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(current) < tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`,
+  ),
+
+  /**
    * One hit in a fixed window. KEYS: the window's counter. ARGV: resetAt, clock-skew margin.
    * Answers the count including this hit.
    */

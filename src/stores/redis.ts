@@ -441,29 +441,43 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
    * Redis expires blocklist entries and rate-limit windows by itself, so
    * `before` is not needed. This drops index entries (validity sorted set,
    * family and user sets) of token records Redis expired, SCANning the
-   * store's family and user sets, and answers how many entries it dropped.
-   * The sets expire with their longest-lived member anyway, so running it is
-   * optional housekeeping.
+   * store's family and user sets; the sets expire with their longest-lived
+   * member anyway, so that part is optional housekeeping.
+   *
+   * Watermark keys get no expiry when written: how long one matters depends
+   * on the access-token TTL, which the store does not know. With
+   * `watermarksBefore`, this SCANs them and deletes those older than it.
+   * Answers how many entries and watermarks it dropped.
    *
    * @example
-   * await store.purgeExpiredState(now);
+   * await store.purgeExpiredState(now, new Date(now.getTime() - (tokenTtl + clockSkew) * 1000));
    */
-  async purgeExpiredState(before: Date): Promise<number> {
+  async purgeExpiredState(before: Date, watermarksBefore?: Date): Promise<number> {
     void before;
     return this.#run('purgeExpiredState', async () => {
       let removed = (await this.#pruneValidity()).removed;
       for (const kind of ['family:', 'user:']) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await this.client.scan(cursor, 'MATCH', `${escapeGlob(this.#key(kind))}*`, 'COUNT', SCAN_COUNT);
-          cursor = next;
-          for (const key of keys) {
-            removed += toCount(await this.#script('pruneSet', [key], [this.namespace]));
-          }
-        } while (cursor !== '0');
+        for await (const key of this.#scan(kind)) {
+          removed += toCount(await this.#script('pruneSet', [key], [this.namespace]));
+        }
+      }
+      if (watermarksBefore !== undefined) {
+        for await (const key of this.#scan('revoked-before:')) {
+          removed += toCount(await this.#script('purgeWatermark', [key], [watermarksBefore.getTime()]));
+        }
       }
       return removed;
     });
+  }
+
+  /** The store's keys starting with `${namespace}${kind}`, by SCAN (the namespace matched literally). */
+  async *#scan(kind: string): AsyncGenerator<string> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.client.scan(cursor, 'MATCH', `${escapeGlob(this.#key(kind))}*`, 'COUNT', SCAN_COUNT);
+      cursor = next;
+      yield* keys;
+    } while (cursor !== '0');
   }
 
   get #expiryKey(): string {
@@ -527,8 +541,21 @@ export function createRedisStore(options: RedisStoreOptions): RedisRefreshTokenS
   return new RedisRefreshTokenStore(options);
 }
 
+/**
+ * How long a connection attempt may take before ioredis gives up on it and
+ * retries. Its default (10 s) times ioredis's default 20 retries per command
+ * made every call hang 73 to 107 s with Redis unreachable.
+ */
+const CONNECT_TIMEOUT_MS = 5000;
+/**
+ * Reconnections a queued command waits through before it fails: one, so a
+ * request with Redis down fails within about two connect timeouts instead of
+ * hanging; an app wanting more patience passes its own `client`.
+ */
+const MAX_RETRIES_PER_REQUEST = 1;
+
 function openClient(url: string): Redis {
-  const client = new Redis(url);
+  const client = new Redis(url, { connectTimeout: CONNECT_TIMEOUT_MS, maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST });
   // Failures reach callers as StoreErrors on the calls themselves; without a listener
   // ioredis would print every reconnection error to stderr.
   client.on('error', () => {});

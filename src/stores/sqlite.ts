@@ -79,6 +79,7 @@ interface Statements {
   hitRateLimit: Database.Statement<[string, number, number], { count: number; reset_at: number }>;
   purgeBlocklist: Database.Statement<[number], void>;
   purgeRateLimits: Database.Statement<[number], void>;
+  purgeWatermarks: Database.Statement<[number], void>;
 }
 
 const DEFAULT_TABLE_NAME = 'refresh_tokens';
@@ -352,15 +353,21 @@ export class SqliteRefreshTokenStore implements RefreshTokenStore {
   }
 
   /**
-   * Deletes expired blocklist entries and ended rate-limit windows.
+   * Deletes expired blocklist entries and ended rate-limit windows, and the
+   * watermarks before `watermarksBefore` when it is given, in one transaction.
    *
    * @example
-   * await store.purgeExpiredState(now);
+   * await store.purgeExpiredState(now, new Date(now.getTime() - (tokenTtl + clockSkew) * 1000));
    */
-  async purgeExpiredState(before: Date): Promise<number> {
+  async purgeExpiredState(before: Date, watermarksBefore?: Date): Promise<number> {
     const cutoff = before.getTime();
     return this.#run('purgeExpiredState', () =>
-      this.database.transaction(() => this.#sql.purgeBlocklist.run(cutoff).changes + this.#sql.purgeRateLimits.run(cutoff).changes)(),
+      this.database.transaction(
+        () =>
+          this.#sql.purgeBlocklist.run(cutoff).changes +
+          this.#sql.purgeRateLimits.run(cutoff).changes +
+          (watermarksBefore === undefined ? 0 : this.#sql.purgeWatermarks.run(watermarksBefore.getTime()).changes),
+      )(),
     );
   }
 
@@ -485,6 +492,7 @@ function prepareStatements(database: Database.Database, tableName: string): Stat
     ),
     purgeBlocklist: database.prepare<[number], void>(`DELETE FROM ${blocklist} WHERE expires_at <= ?`),
     purgeRateLimits: database.prepare<[number], void>(`DELETE FROM ${rateLimits} WHERE reset_at <= ?`),
+    purgeWatermarks: database.prepare<[number], void>(`DELETE FROM ${watermarks} WHERE revoked_before < ?`),
     insert,
     findByHash: database.prepare<[string], TokenRow>(`SELECT * FROM ${t} WHERE token_hash = ?`),
     touch: database.prepare<[number, number, string], void>(

@@ -146,10 +146,20 @@ export interface RefreshTokenStore {
 
   /**
    * Removes blocklist entries that expired and rate-limit windows that ended
-   * before `before`. Answers how many entries it removed. Stores whose backend
-   * expires keys by itself may answer 0.
+   * before `before`, and, when `watermarksBefore` is given, the watermarks of
+   * {@link setRevokedBefore} whose instant is strictly before it. Answers how
+   * many entries it removed, watermarks included. Stores whose backend expires
+   * keys by itself may leave blocklist entries and windows to it (and not count
+   * them); watermarks never expire by themselves, so every store deletes them here.
+   *
+   * A watermark at `at` only refuses access tokens issued before `at`, and
+   * those have all expired once `at + tokenTtl + clockSkew` is past: pass
+   * `watermarksBefore = now - (tokenTtl + clockSkew)`. Without it watermarks are kept.
+   *
+   * @example
+   * await store.purgeExpiredState(now, new Date(now.getTime() - (tokenTtl + clockSkew) * 1000));
    */
-  purgeExpiredState(before: Date): Promise<number>;
+  purgeExpiredState(before: Date, watermarksBefore?: Date): Promise<number>;
 
   /**
    * Creates or upgrades the schema (tables, indexes, collections). Idempotent

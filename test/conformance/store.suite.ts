@@ -557,6 +557,49 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
         expect(await store.isAccessTokenBlocked('live', at(HOUR))).toBe(true);
       });
 
+      it('deletes and counts the watermarks before the watermark cutoff, keeping later ones and the one at it', async () => {
+        await store.setRevokedBefore('user-old', at(MINUTE));
+        await store.setRevokedBefore('family:family-old', at(2 * MINUTE));
+        await store.setRevokedBefore('user-at-cutoff', at(HOUR));
+        await store.setRevokedBefore('family:family-new', at(2 * HOUR));
+        // Nothing else is stored, so every store counts exactly the watermarks it deleted.
+        expect(await store.purgeExpiredState(at(HOUR), at(HOUR))).toBe(2);
+        expect(await store.getRevokedBefore('user-old')).toBeNull();
+        expect(await store.getRevokedBefore('family:family-old')).toBeNull();
+        expect((await store.getRevokedBefore('user-at-cutoff'))?.getTime()).toBe(at(HOUR).getTime());
+        expect((await store.getRevokedBefore('family:family-new'))?.getTime()).toBe(at(2 * HOUR).getTime());
+        expect(await store.purgeExpiredState(at(HOUR), at(HOUR))).toBe(0);
+      });
+
+      it('keeps every watermark when no watermark cutoff is given', async () => {
+        await store.setRevokedBefore('user-1', at(MINUTE));
+        await store.setRevokedBefore('family:family-1', at(MINUTE));
+        expect(await store.purgeExpiredState(at(DAY))).toBe(0);
+        expect((await store.getRevokedBefore('user-1'))?.getTime()).toBe(at(MINUTE).getTime());
+        expect((await store.getRevokedBefore('family:family-1'))?.getTime()).toBe(at(MINUTE).getTime());
+      });
+
+      it('purges watermarks together with stale blocklist entries, leaving live state alone', async () => {
+        await store.blockAccessToken('old', at(MINUTE));
+        await store.blockAccessToken('live', at(DAY));
+        await store.setRevokedBefore('user-old', at(MINUTE));
+        await store.setRevokedBefore('user-new', at(2 * HOUR));
+        // The blocklist entry may be left to a backend's own expiry; the watermark never is.
+        const removed = await store.purgeExpiredState(at(HOUR), at(HOUR));
+        expect(removed).toBeGreaterThanOrEqual(1);
+        expect(removed).toBeLessThanOrEqual(2);
+        expect(await store.getRevokedBefore('user-old')).toBeNull();
+        expect((await store.getRevokedBefore('user-new'))?.getTime()).toBe(at(2 * HOUR).getTime());
+        expect(await store.isAccessTokenBlocked('live', at(HOUR))).toBe(true);
+      });
+
+      it('stores a watermark again after it was purged, even an earlier one', async () => {
+        await store.setRevokedBefore('user-1', at(HOUR));
+        expect(await store.purgeExpiredState(at(2 * HOUR), at(2 * HOUR))).toBe(1);
+        await store.setRevokedBefore('user-1', at(MINUTE));
+        expect((await store.getRevokedBefore('user-1'))?.getTime()).toBe(at(MINUTE).getTime());
+      });
+
       it('migrates again without harm, keeping the data', async () => {
         await store.insert(record('m0'));
         await store.migrate();

@@ -185,6 +185,18 @@ describe('redis store', () => {
       expect(await neighbour.listFamilies('user-1', T0)).toHaveLength(1);
       expect(await admin.smembers(`${prefix}wX:refresh_tokens:family:family-1`)).toEqual([hashOf('neighbour')]);
     });
+
+    it('purge only their own watermarks, even when the prefix holds glob characters', async () => {
+      const globby = open(`${prefix}w*:`);
+      const neighbour = open(`${prefix}wX:`);
+      await neighbour.setRevokedBefore('user-1', at(MINUTE));
+      await globby.setRevokedBefore('user-1', at(MINUTE));
+
+      expect(await globby.purgeExpiredState(at(HOUR), at(HOUR))).toBe(1);
+
+      expect(await globby.getRevokedBefore('user-1')).toBeNull();
+      expect((await neighbour.getRevokedBefore('user-1'))?.getTime()).toBe(at(MINUTE).getTime());
+    });
   });
 
   describe('expiry', () => {
@@ -291,6 +303,23 @@ describe('redis store', () => {
       await owned.close();
       const error: unknown = await owned.findByHash(hashOf('kept')).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StoreError);
+    });
+
+    it('fails a call within seconds with a StoreError when Redis is unreachable, leaving an app client\'s retry options alone', async () => {
+      // Port 1: connection refused. With ioredis's defaults (20 retries per command, 10 s connect
+      // timeout) a call waited 73 to 107 s; the store's own connection gives up after one retry.
+      const unreachable = createRedisStore({ url: 'redis://127.0.0.1:1' });
+      stores.push(unreachable);
+      expect(unreachable.client.options).toMatchObject({ maxRetriesPerRequest: 1, connectTimeout: 5000 });
+      const started = Date.now();
+      const error: unknown = await unreachable.findByHash(hashOf('x')).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreError);
+      expect((error as StoreError).message).toBe('Store operation failed: findByHash');
+      expect(Date.now() - started).toBeLessThan(10_000);
+
+      const client = appClient();
+      const shared = open(prefix, { client });
+      expect(shared.client.options).toMatchObject({ maxRetriesPerRequest: 20, connectTimeout: 10_000 });
     });
 
     it('shares one app client between stores of several prefixes', async () => {
