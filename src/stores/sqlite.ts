@@ -6,7 +6,7 @@
  * transactions, so they also hold against other connections and processes
  * sharing the file.
  */
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ConfigError, StoreError } from '../errors.js';
@@ -390,7 +390,7 @@ export class SqliteRefreshTokenStore implements RefreshTokenStore {
       `);
       const isApplied = this.database
         .prepare<[string, number], number>(
-          `SELECT 1 FROM ${SQLITE_MIGRATIONS_TABLE} WHERE table_name = ? AND version = ?`,
+          `SELECT 1 FROM ${SQLITE_MIGRATIONS_TABLE} WHERE table_name = ? COLLATE NOCASE AND version = ?`,
         )
         .pluck();
       const record = this.database.prepare<[string, number, string, number], void>(
@@ -441,6 +441,9 @@ function openDatabase(filename: string): Database.Database {
     // ':memory:', '' (a private temporary database) and URIs name no directory to create.
     if (filename !== '' && filename !== ':memory:' && !filename.startsWith('file:')) {
       mkdirSync(dirname(filename), { recursive: true });
+      // The file holds token hashes, user ids and client addresses: owner-only, like the
+      // keys beside it. SQLite gives the -wal and -shm files the database file's mode.
+      closeSync(openSync(filename, 'a', 0o600));
     }
     const database = new Database(filename);
     // WAL lets readers run alongside the one writer; NORMAL is durable in WAL except for

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -63,7 +63,23 @@ describe('SQLite store', () => {
       .all() as Array<{ table_name: string; version: number; name: string }>;
   }
 
+  it('creates its database file readable by the owner only, WAL and shared-memory files too', async () => {
+    const store = track(createSqliteStore({ filename }));
+    await store.insert(record('perm'));
+    for (const file of [filename, `${filename}-wal`, `${filename}-shm`]) {
+      expect((statSync(file).mode & 0o777).toString(8), file).toBe('600');
+    }
+  });
+
   describe('migrations', () => {
+    it('treat table names as SQLite does, case-insensitively: the same table under another case is up to date', async () => {
+      const lower = track(createSqliteStore({ filename, tableName: 'audit' }));
+      await lower.insert(record('case'));
+      const upper = track(createSqliteStore({ filename, tableName: 'AUDIT' }));
+      expect(await upper.migrate()).toEqual([]);
+      expect((await upper.findByHash(hashOf('case')))?.id).toBe('id-case');
+    });
+
     it('are idempotent: a second store on the same file applies nothing and records each version once', async () => {
       const first = track(createSqliteStore({ filename }));
       await first.insert(record('kept'));
