@@ -4,19 +4,33 @@ import { createScryptHasher, createTimingDummy, type PasswordHasher } from './au
 import type { User, UserChecker, UserProvider } from './auth/user.js';
 import { parseConfig } from './config/parse-config.js';
 import type { JwtRefreshConfig, JwtRefreshConfigInput } from './config/schema.js';
-import { MethodNotAllowedError } from './errors.js';
-import { EventDispatcher, type ListenerErrorReporter } from './events.js';
-import { authorizeAccess, type AccessRequirements } from './http/authorize-access.js';
-import { errorResponse, type ErrorReporter } from './http/error-response.js';
-import { finalizeResponse } from './http/json-response.js';
-import { toResponseParts, type ResponseParts } from './http/response-parts.js';
+import { EventDispatcher } from './events.js';
+import { requireBearerToken } from './http/bearer-token.js';
+import { errorResponse } from './http/error-response.js';
 import { builtInExtractors, orderExtractors, type PrioritizedExtractor } from './http/extractors.js';
 import type { HandlerContext, RequestInfo } from './http/handler-context.js';
-import { routeDefinitions, type RouteDefinition } from './http/routes.js';
+import { toFetchResponse, type ResponseParts } from './http/response-parts.js';
+import type { RouteDefinition } from './http/route-definition.js';
+import { createRouter } from './http/router.js';
+import { routeDefinitions } from './http/routes.js';
 import type { AccessTokenClaims } from './jwt/build-claims.js';
 import { loadAccessTokenKeys } from './jwt/load-keys.js';
 import { mintAccessToken } from './jwt/mint-access-token.js';
 import { systemClock, type Clock } from './lib/clock.js';
+import { createJsonLogger, type Logger } from './logger.js';
+import { authenticateAccessToken, type AccessRequirements } from './sessions/authenticate-access-token.js';
+import { clearExpiredTokens, type ClearedTokens, type ClearExpiredOptions } from './sessions/clear-expired-tokens.js';
+import { endSession, type EndedSession, type EndSessionOptions } from './sessions/end-session.js';
+import { issueSession, type IssueSessionOptions } from './sessions/issue-session.js';
+import { listSessions, type SessionSummary } from './sessions/list-sessions.js';
+import { logInWithPassword } from './sessions/log-in-with-password.js';
+import { refreshSession, type RefreshSessionOptions } from './sessions/refresh-session.js';
+import { renewAccessToken, type RenewedAccessToken } from './sessions/renew-access-token.js';
+import { revokeAllSessions } from './sessions/revoke-all-sessions.js';
+import { revokeOtherSessions } from './sessions/revoke-other-sessions.js';
+import { revokeSession } from './sessions/revoke-session.js';
+import { revokeToken } from './sessions/revoke-token.js';
+import type { SessionTokens } from './sessions/session-tokens.js';
 import type { RefreshTokenStore } from './stores/store.js';
 import { generateRefreshToken, type RefreshTokenGenerator } from './tokens/generate-token.js';
 import { createTokenHasher } from './tokens/hash-token.js';
@@ -37,40 +51,93 @@ export interface JwtRefreshOptions extends JwtRefreshConfigInput {
   generateToken?: RefreshTokenGenerator;
   /** Extra refresh-token extractors, merged into the built-in chain by priority. */
   extractors?: PrioritizedExtractor[];
-  /** Receives errors thrown by event listeners. */
-  onListenerError?: ListenerErrorReporter;
-  /** Receives unexpected errors (answered with a generic 500). Default: one JSON line on stderr. */
-  onError?: ErrorReporter;
+  /**
+   * Told of unexpected errors (answered with a generic 500) and of failing
+   * listeners, with tokens, hashes and driver messages left out. pino-compatible.
+   * Default: JSON lines on stderr.
+   */
+  logger?: Logger;
 }
 
-export type { AccessRequirements } from './http/authorize-access.js';
+export type { AccessRequirements } from './sessions/authenticate-access-token.js';
 
-/** A configured jwt-refresh instance: the framework-neutral handlers and the operations behind them. */
+/**
+ * A configured jwt-refresh instance: the session API (every use case, callable
+ * from application code without HTTP) and the framework-neutral HTTP handlers
+ * that call it.
+ */
 export interface JwtRefresh {
   readonly config: JwtRefreshConfig;
   readonly events: EventDispatcher;
   readonly store: RefreshTokenStore;
+  /** Where unexpected errors go; adapters that catch errors themselves log through it. */
+  readonly logger: Logger;
+
+  /**
+   * Starts a session for a user authenticated by any means (OAuth or social
+   * login, SSO, a passkey, a magic link, your own user system): runs the user
+   * checker, starts a token family, fires `jwtCreated` and `authenticationSuccess`.
+   *
+   * @example
+   * const user = await users.findOrCreateFromGoogle(profile);
+   * const { accessToken, refreshToken } = await jwtRefresh.issueSession(user, { metadata: { login: 'google' } });
+   * @throws the user checker's error (e.g. AccountDisabledError), SessionMetadataError, StoreError
+   */
+  issueSession(user: User, options?: IssueSessionOptions): Promise<SessionTokens>;
+  /**
+   * The password login of `POST /api/login_check`: checks the credentials, then starts a session.
+   * @throws InvalidCredentialsError, the user checker's error
+   */
+  logInWithPassword(identifier: string, password: string, options?: IssueSessionOptions): Promise<SessionTokens>;
+  /**
+   * Trades a refresh token for a new access token and the refresh token to use next (rotation, grace window, reuse detection).
+   * @throws RefreshTokenInvalidError, the user checker's error, RateLimitedError
+   */
+  refreshSession(refreshToken: string, options?: RefreshSessionOptions): Promise<SessionTokens>;
+  /** Logs a refresh token's session out, its access tokens included; a rotated-away token still ends its session. */
+  endSession(refreshToken: string, options?: EndSessionOptions): Promise<EndedSession>;
+  /**
+   * Trades a still-valid access token for a fresh one (SPEC §3b), within the session's lifetime.
+   * @throws JwtExpiredError, JwtInvalidError, the user checker's error
+   */
+  renewAccessToken(accessToken: string, options?: { request?: Request }): Promise<RenewedAccessToken>;
+  /**
+   * Verifies an access token wherever it arrived (a queue worker, a WebSocket
+   * handshake): signature and claims, not revoked, the user (with `loadUser`), the role.
+   * @throws JwtExpiredError, JwtInvalidError, AccessDeniedError, the user checker's error
+   */
+  verifyAccessToken(accessToken: string, requirements?: AccessRequirements): Promise<AccessTokenClaims>;
+  /** The user's live sessions, newest first, `current` set for `currentSessionId`. */
+  listSessions(userId: string, options?: { currentSessionId?: string }): Promise<SessionSummary[]>;
+  /**
+   * Ends one live session of the user and its access tokens; answers how many refresh tokens it
+   * revoked (0: no such live session of theirs). A null `userId` names the session alone (operators).
+   */
+  revokeSession(userId: string | null, sessionId: string): Promise<number>;
+  /** Ends every live session of the user but `currentSessionId`; answers how many. */
+  revokeOtherSessions(userId: string, currentSessionId: string | null): Promise<number>;
+  /** "Log out everywhere" (a password change): every session and every access token of the user signed up to now. */
+  revokeAllSessions(userId: string): Promise<number>;
+  /** RFC 7009: blocks an access token or ends a refresh token's session; unknown tokens change nothing. */
+  revokeToken(token: string, options?: { tokenTypeHint?: string; request?: Request }): Promise<void>;
+  /** Deletes expired refresh tokens in batches, then expired blocklist entries, rate-limit windows and watermarks. */
+  clearExpiredTokens(options: ClearExpiredOptions): Promise<ClearedTokens>;
+
   /**
    * Answers the request when its path is one of the configured routes, else
    * resolves to null so the host framework can route it.
    */
   handle(request: Request, info?: RequestInfo): Promise<Response | null>;
   /**
-   * Like {@link handle}, answering the response already taken apart (status,
-   * headers, Set-Cookie list, body text): for Node servers that write
-   * responses themselves. Skips building a Fetch body only to read it back.
+   * Like {@link handle}, answering the response as parts (status, headers,
+   * Set-Cookie list, body text): for Node servers that write responses
+   * themselves, with the body they already read in `info.body`.
    */
   handleToParts(request: Request, info?: RequestInfo): Promise<ResponseParts | null>;
-  /** `POST` login route handler. */
-  login(request: Request, info?: RequestInfo): Promise<Response>;
-  /** `POST` refresh route handler. */
-  refresh(request: Request, info?: RequestInfo): Promise<Response>;
-  /** `POST` invalidate (logout) route handler. */
-  invalidate(request: Request, info?: RequestInfo): Promise<Response>;
   /** The routes this configuration serves (method, path, name, summary): what adapters register. */
   readonly routes: ReadonlyArray<Omit<RouteDefinition, 'handler'>>;
   /**
-   * Verifies the Bearer token of an Authorization header, and the role when one is required.
+   * {@link verifyAccessToken} for the Bearer token of an Authorization header.
    * @throws JwtNotFoundError, JwtExpiredError, JwtInvalidError or AccessDeniedError
    */
   verifyAuthorization(authorization: string | null | undefined, requirements?: AccessRequirements): Promise<AccessTokenClaims>;
@@ -79,24 +146,15 @@ export interface JwtRefresh {
    * `WWW-Authenticate: Bearer` (SPEC §1 messages), or 403 when a required role is missing.
    */
   authenticate(request: Request, requirements?: AccessRequirements): Promise<{ claims: AccessTokenClaims } | { response: Response }>;
-  /** The `onError` reporter, for adapters that catch unexpected errors themselves. */
-  readonly reportError: ErrorReporter;
-  /** Signs an access token for `user` (fires `jwtCreated`). */
+  /** Signs an access token for `user` (fires `jwtCreated`), outside any session: for scripts and service accounts. */
   createAccessToken(user: User): Promise<string>;
   /** Closes the store. */
   close(): Promise<void>;
 }
 
-
-const defaultErrorReporter: ErrorReporter = (error) => {
-  // Only the class and code: a driver message may quote SQL with a token hash.
-  const name = error instanceof Error ? error.name : typeof error;
-  const code = (error as { code?: unknown } | null)?.code;
-  process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'jwt-refresh request failed', error: name, code })}\n`);
-};
-
 /**
- * Validates the options, imports the keys once, and returns the handlers.
+ * Validates the options, imports the keys once, and returns the session API
+ * and the handlers.
  *
  * @example
  * const jwtRefresh = await createJwtRefresh({
@@ -115,14 +173,12 @@ export async function createJwtRefresh(options: JwtRefreshOptions): Promise<JwtR
     now = systemClock,
     generateToken = generateRefreshToken,
     extractors = [],
-    onListenerError,
-    onError = defaultErrorReporter,
+    logger = createJsonLogger(),
     ...configInput
   } = options;
   const config = parseConfig(configInput);
   const keys = await loadAccessTokenKeys(config.jwt);
-  const events = new EventDispatcher(onListenerError);
-  const timingDummy = createTimingDummy(passwordHasher);
+  const events = new EventDispatcher(logger);
   const ctx: HandlerContext = {
     config,
     store,
@@ -132,61 +188,51 @@ export async function createJwtRefresh(options: JwtRefreshOptions): Promise<JwtR
     generateToken,
     // A per-process secret still makes grace-window replays work on one instance.
     secret: config.secret ?? randomBytes(32).toString('hex'),
-    credentials: { userProvider, userChecker, passwordHasher, timingDummy, reportError: onError },
+    userProvider,
+    userChecker,
+    passwordHasher,
+    timingDummy: createTimingDummy(passwordHasher),
     keys,
+    logger,
     extractors: orderExtractors([...builtInExtractors(config), ...extractors]),
-    reportError: onError,
   };
   const routes = routeDefinitions(config);
-  const routesByPath = new Map<string, RouteDefinition[]>();
-  for (const route of routes) routesByPath.set(route.path, [...(routesByPath.get(route.path) ?? []), route]);
-  const dispatch = async (request: Request, info: RequestInfo): Promise<Response | null> => {
-    const candidates = routesByPath.get(new URL(request.url).pathname);
-    if (candidates === undefined) return null;
-    const route = candidates.find((candidate) => candidate.method === request.method);
-    if (route === undefined) {
-      const response = errorResponse(new MethodNotAllowedError());
-      response.headers.set('allow', candidates.map((candidate) => candidate.method).join(', '));
-      return response;
-    }
-    return route.handler(ctx, request, info);
-  };
-  const finalized =
-    (handler: (request: Request, info?: RequestInfo) => Promise<Response>) =>
-    async (request: Request, info?: RequestInfo) =>
-      finalizeResponse(await handler(request, info));
-  const run = (name: string) => {
-    const route = routes.find((candidate) => candidate.name === name);
-    if (route === undefined) throw new Error(`no route ${name}`);
-    return (request: Request, info: RequestInfo = {}) => route.handler(ctx, request, info);
-  };
+  const route = createRouter(ctx, routes);
+  const verifyAuthorization = (authorization: string | null | undefined, requirements: AccessRequirements = {}) =>
+    Promise.resolve().then(() => authenticateAccessToken(ctx, requireBearerToken(authorization), requirements));
 
   return {
     config,
     events,
     store,
-    routes: routes.map(({ handler: _handler, ...route }) => route),
+    logger,
+    routes: routes.map(({ handler: _handler, ...definition }) => definition),
+    issueSession: (user, sessionOptions) => issueSession(ctx, user, sessionOptions),
+    logInWithPassword: (identifier, password, sessionOptions) => logInWithPassword(ctx, identifier, password, sessionOptions),
+    refreshSession: (refreshToken, refreshOptions) => refreshSession(ctx, refreshToken, refreshOptions),
+    endSession: (refreshToken, endOptions) => endSession(ctx, refreshToken, endOptions),
+    renewAccessToken: (accessToken, renewOptions) => renewAccessToken(ctx, accessToken, renewOptions),
+    verifyAccessToken: (accessToken, requirements) => authenticateAccessToken(ctx, accessToken, requirements),
+    listSessions: (userId, listOptions) => listSessions(ctx, userId, listOptions),
+    revokeSession: (userId, sessionId) => revokeSession(ctx, userId, sessionId),
+    revokeOtherSessions: (userId, currentSessionId) => revokeOtherSessions(ctx, userId, currentSessionId),
+    revokeAllSessions: (userId) => revokeAllSessions(ctx, userId),
+    revokeToken: (token, revokeOptions) => revokeToken(ctx, token, revokeOptions),
+    clearExpiredTokens: (clearOptions) => clearExpiredTokens(ctx, clearOptions),
     async handle(request, info = {}) {
-      const response = await dispatch(request, info);
-      return response === null ? null : finalizeResponse(response);
+      const parts = await route(request, info);
+      return parts === null ? null : toFetchResponse(parts);
     },
-    async handleToParts(request, info = {}) {
-      const response = await dispatch(request, info);
-      return response === null ? null : toResponseParts(response);
-    },
-    login: finalized(run('login')),
-    refresh: finalized(run('refresh')),
-    invalidate: finalized(run('invalidate')),
-    verifyAuthorization: (authorization, requirements = {}) => authorizeAccess(ctx, authorization, requirements),
+    handleToParts: (request, info = {}) => route(request, info),
+    verifyAuthorization,
     async authenticate(request, requirements = {}) {
       try {
-        return { claims: await authorizeAccess(ctx, request.headers.get('authorization'), requirements) };
+        return { claims: await verifyAuthorization(request.headers.get('authorization'), requirements) };
       } catch (error) {
-        return { response: finalizeResponse(errorResponse(error, onError)) };
+        return { response: errorResponse(error, logger) };
       }
     },
-    reportError: onError,
-    createAccessToken: (user) => mintAccessToken(keys, config.jwt, events, user, now()),
+    createAccessToken: async (user) => (await mintAccessToken(keys, config.jwt, events, user, now())).token,
     close: () => store.close(),
   };
 }

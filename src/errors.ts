@@ -28,6 +28,7 @@ export type JwtRefreshErrorCode =
   | 'ERR_METHOD_NOT_ALLOWED'
   | 'ERR_RATE_LIMITED'
   | 'ERR_CSRF'
+  | 'ERR_SESSION_METADATA_INVALID'
   | 'ERR_STORE'
   | 'ERR_INTERNAL';
 
@@ -176,6 +177,14 @@ export class CsrfError extends JwtRefreshError {
   constructor(headerName = 'x-requested-with') {
     super(`Missing ${headerName} header.`);
   }
+}
+
+/**
+ * Session metadata given to `issueSession` is not a small plain JSON object
+ * (`maxSessionMetadataBytes`). `message` says what is wrong, never the value.
+ */
+export class SessionMetadataError extends JwtRefreshError {
+  readonly code = 'ERR_SESSION_METADATA_INVALID';
 }
 
 /** A store operation failed. The driver's message stays in `cause`; clients see a generic 500. */

@@ -1,11 +1,20 @@
 import type { User } from './auth/user.js';
 import type { JwtRefreshError } from './errors.js';
+import { createJsonLogger, describeError, type Logger } from './logger.js';
+import type { RevocationReason } from './sessions/revoke-family.js';
 import type { RefreshTokenRecord } from './stores/store.js';
 
 /**
  * Every event jwt-refresh fires, with its payload (SPEC §8). Listeners are
  * awaited in registration order. Payload fields marked mutable may be changed
  * by a listener and the change takes effect.
+ *
+ * The session use cases fire them whoever calls: an HTTP route, the CLI, or
+ * the application's own code. `request` is the HTTP request when a route
+ * started the use case, and undefined when code did (`issueSession` from a
+ * social-login callback, `revokeAllSessions` from a password change).
+ * `refreshFailure` and `refreshTokenNotFound` exist to replace an HTTP
+ * response, so only the routes fire them; code gets the typed error instead.
  *
  * Payloads carry token RECORDS (hash, family id), never a plain refresh
  * token, except the response `body` of `authenticationSuccess`, which is what
@@ -14,22 +23,25 @@ import type { RefreshTokenRecord } from './stores/store.js';
 export interface JwtRefreshEvents {
   /** An access token is about to be signed. Mutable: `claims`, `header`. */
   jwtCreated: { claims: Record<string, unknown>; header: Record<string, unknown>; user: User };
-  /** Login, refresh or renewal succeeded. Mutable: `body` (holding the refresh token unless cookie mode removed it). */
-  authenticationSuccess: { user: User; body: Record<string, unknown>; request: Request };
+  /** A session started, was refreshed, or an access token was renewed. Mutable: `body` (holding the refresh token unless cookie mode removed it). */
+  authenticationSuccess: { user: User; body: Record<string, unknown>; request: Request | undefined };
   /** Login failed at the credentials check (unknown user, wrong password, refused by the user checker). */
-  authenticationFailure: { error: JwtRefreshError; request: Request };
+  authenticationFailure: { error: JwtRefreshError; request: Request | undefined };
   /** A refresh token was accepted. `record` is the presented token's record before the refresh. */
-  refresh: { user: User; record: RefreshTokenRecord; request: Request };
-  /** A presented refresh token was refused. Mutable: `response` (set one to replace the 401). */
+  refresh: { user: User; record: RefreshTokenRecord; request: Request | undefined };
+  /** A refresh route refused a presented refresh token. Mutable: `response` (set one to replace the 401). */
   refreshFailure: { error: JwtRefreshError; request: Request; response: Response | null };
   /** A refresh request carried no refresh token. Mutable: `response`. */
   refreshTokenNotFound: { request: Request; response: Response | null };
-  /** A logout request was handled. `record` is null when the token was unknown. */
-  logout: { record: RefreshTokenRecord | null; revoked: boolean; request: Request };
+  /** A logout (or RFC 7009 revocation) of a refresh token was handled. `record` is null when the token was unknown. */
+  logout: { record: RefreshTokenRecord | null; revoked: boolean; request: Request | undefined };
   /** A rotated-away token was presented again outside the grace window; its family is revoked (RFC 9700 §4.14.2). */
-  refreshTokenReused: { record: RefreshTokenRecord; request: Request };
-  /** Tokens were revoked. `familyId` is `'*'` when every family of the user was ("log out everywhere"). */
-  refreshTokenRevoked: { familyId: string; userId: string; reason: 'logout' | 'reuse' | 'evicted'; count: number };
+  refreshTokenReused: { record: RefreshTokenRecord; request: Request | undefined };
+  /**
+   * Tokens were revoked. `familyId` is `'*'` when every family of the user was
+   * ("log out everywhere"); `userId` is null when an operator revoked a session by its id alone.
+   */
+  refreshTokenRevoked: { familyId: string; userId: string | null; reason: RevocationReason; count: number };
 }
 
 /** The name of one event. */
@@ -38,20 +50,11 @@ export type JwtRefreshEventName = keyof JwtRefreshEvents;
 /** A listener of event `E`. */
 export type JwtRefreshListener<E extends JwtRefreshEventName> = (payload: JwtRefreshEvents[E]) => void | Promise<void>;
 
-/** Called with a listener's error; the default writes a line without the payload to stderr. */
-export type ListenerErrorReporter = (error: unknown, event: JwtRefreshEventName) => void;
-
-const defaultReporter: ListenerErrorReporter = (error, event) => {
-  // Only the class and code, as for request errors: a message may quote a driver error with a token hash.
-  const name = error instanceof Error ? error.name : typeof error;
-  const code = (error as { code?: unknown } | null)?.code;
-  process.stderr.write(`${JSON.stringify({ level: 'error', msg: 'jwt-refresh listener failed', event, error: name, code })}\n`);
-};
 
 /**
  * Typed, awaited event dispatcher.
  *
- * A throwing listener is reported and skipped: the operation it listened to has
+ * A throwing listener is logged and skipped: the operation it listened to has
  * already been written to the store consistently, and the remaining listeners
  * still run.
  *
@@ -60,10 +63,11 @@ const defaultReporter: ListenerErrorReporter = (error, event) => {
  */
 export class EventDispatcher {
   readonly #listeners = new Map<JwtRefreshEventName, Array<JwtRefreshListener<JwtRefreshEventName>>>();
-  readonly #report: ListenerErrorReporter;
+  readonly #logger: Logger;
 
-  constructor(report: ListenerErrorReporter = defaultReporter) {
-    this.#report = report;
+  /** `logger` is told of listener errors (without the payload). Default: JSON lines on stderr. */
+  constructor(logger: Logger = createJsonLogger()) {
+    this.#logger = logger;
   }
 
   /** Adds a listener; returns a function that removes it. */
@@ -90,7 +94,7 @@ export class EventDispatcher {
       try {
         await listener(payload);
       } catch (error) {
-        this.#report(error, event);
+        this.#logger.error({ event, err: describeError(error) }, 'jwt-refresh listener failed');
       }
     }
   }

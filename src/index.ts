@@ -9,23 +9,29 @@ export {
   type SignatureAlgorithm,
 } from './config/schema.js';
 export * from './errors.js';
-export {
-  EventDispatcher,
-  type JwtRefreshEventName,
-  type JwtRefreshEvents,
-  type JwtRefreshListener,
-  type ListenerErrorReporter,
-} from './events.js';
+export { EventDispatcher, type JwtRefreshEventName, type JwtRefreshEvents, type JwtRefreshListener } from './events.js';
+export { createJsonLogger, describeError, type Logger, type LogLevel } from './logger.js';
 export type { User, UserChecker, UserProvider } from './auth/user.js';
 export { defaultUserChecker } from './auth/default-user-checker.js';
 export { createMemoryUserProvider } from './auth/memory-user-provider.js';
 export { createScryptHasher, type PasswordHasher } from './auth/password-hasher.js';
-export type { FamilySummary, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from './stores/store.js';
+export type { AccessRequirements } from './sessions/authenticate-access-token.js';
+export type { ClearedTokens, ClearExpiredOptions } from './sessions/clear-expired-tokens.js';
+export type { EndedSession, EndSessionOptions } from './sessions/end-session.js';
+export type { IssueSessionOptions } from './sessions/issue-session.js';
+export type { SessionSummary } from './sessions/list-sessions.js';
+export type { RefreshSessionOptions } from './sessions/refresh-session.js';
+export type { RenewedAccessToken } from './sessions/renew-access-token.js';
+export type { RevocationReason } from './sessions/revoke-family.js';
+export type { SessionClient } from './sessions/session-context.js';
+export type { JsonValue, SessionMetadata } from './sessions/session-metadata.js';
+export type { SessionTokens, TokenResponseFormat } from './sessions/session-tokens.js';
+export type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from './stores/store.js';
 export type { RefreshTokenExtractor, PrioritizedExtractor, RefreshTokenSource } from './http/extractors.js';
 export type { RequestInfo } from './http/handler-context.js';
-export { STATUS_BY_CODE } from './http/error-response.js';
-export { errorResponse } from './http/public-error-response.js';
-export { toFetchRequest, toResponseParts, type ResponseParts } from './http/response-parts.js';
+export { errorResponse, STATUS_BY_CODE } from './http/error-response.js';
+export { toResponseParts, toFetchResponse, type ResponseParts } from './http/response-parts.js';
+export { toFetchRequest } from './adapters/node/node-request.js';
 export type { AccessTokenClaims } from './jwt/build-claims.js';
 export { generateKeyPair } from './jwt/generate-key-pair.js';
 export type { Clock } from './lib/clock.js';

@@ -78,6 +78,7 @@ function tokenRecord(token: string, overrides: Partial<RefreshTokenRecord> = {})
     revokedAt: null,
     userAgent: null,
     ip: null,
+    metadata: null,
     ...overrides,
   };
 }
@@ -402,6 +403,7 @@ describe.each([sqliteBackend, postgresBackend])('jwt-refresh against $name', (ba
         // A client-sent user agent with a terminal escape sequence: shown defanged.
         userAgent: 'Mozilla/5.0 \u001b[31mred',
         ip: '203.0.113.5',
+        metadata: '{"device":"laptop","login":"google"}',
       });
       await seed(store, { familyId: newer, generation: 0, createdAt: new Date(now - HOUR), rotatedAt: new Date(now - 60_000) });
       await seed(store, {
@@ -447,6 +449,7 @@ describe.each([sqliteBackend, postgresBackend])('jwt-refresh against $name', (ba
         familyDeadline: null,
         userAgent: 'Mozilla/5.0 \u001b[31mred',
         ip: '203.0.113.5',
+        metadata: { device: 'laptop', login: 'google' },
       });
       expect(sessions[0]?.lastUsedAt).toBe(new Date(now - 60_000).toISOString());
 

@@ -25,6 +25,7 @@ describe('parseConfig defaults', () => {
       singleUse: true,
       reuseGraceSeconds: 10,
       maxBodyBytes: 16_384,
+      maxSessionMetadataBytes: 1024,
       maxTokenLength: 512,
       bundleCompat: false,
       trustProxy: false,

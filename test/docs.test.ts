@@ -97,7 +97,7 @@ describe('docs/configuration.md', () => {
     // Every option that has a default shows up in parseConfig's output; the walk must know each of them.
     for (const path of valuePaths(parseConfig({}))) expect(schemaPaths).toContain(path);
     expect(collaborators).toEqual(
-      expect.arrayContaining(['store', 'userProvider', 'userChecker', 'passwordHasher', 'now', 'generateToken', 'extractors', 'onListenerError', 'onError']),
+      expect.arrayContaining(['store', 'userProvider', 'userChecker', 'passwordHasher', 'now', 'generateToken', 'extractors', 'logger']),
     );
   });
 

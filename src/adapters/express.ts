@@ -1,11 +1,11 @@
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { AccessRequirements, JwtRefresh } from '../create-jwt-refresh.js';
 import { PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
-import { errorResponse } from '../http/error-response.js';
-import { bodyFromParsed, readNodeBody } from '../http/node-body.js';
-import { writeNodeParts, writeNodeResponse } from '../http/node-response.js';
-import { toCoreRequest } from '../http/response-parts.js';
+import { errorParts } from '../http/error-response.js';
 import type { AccessTokenClaims } from '../jwt/build-claims.js';
+import { toCoreRequest } from './node/node-request.js';
+import { bodyFromParsed, readNodeBody } from './node/read-node-body.js';
+import { writeNodeParts } from './node/write-node-response.js';
 
 declare global {
   // Express's own extension point for request properties (@types/express-serve-static-core).
@@ -19,7 +19,7 @@ declare global {
 
 /** Hands the request to the core with `body` and writes its answer; a path the core does not serve goes on to `next`. */
 async function answer(jwtRefresh: JwtRefresh, req: Request, res: Response, next: NextFunction, body: Uint8Array | string): Promise<void> {
-  const parts = await jwtRefresh.handleToParts(toCoreRequest(req.method, req.url, req.headers, body), { clientIp: req.ip ?? null });
+  const parts = await jwtRefresh.handleToParts(toCoreRequest(req.method, req.url, req.headers), { clientIp: req.ip ?? null, body });
   if (parts === null) return next();
   writeNodeParts(res, parts);
 }
@@ -47,11 +47,11 @@ export function jwtRefreshErrorHandler(jwtRefresh: JwtRefresh): ErrorRequestHand
     const { type, body } = (error ?? {}) as { type?: unknown; body?: unknown };
     // The parser keeps the text it could not parse: the core judges it as it would have without that parser.
     if (type === 'entity.parse.failed' && typeof body === 'string') return answer(jwtRefresh, req, res, next, body);
-    if (type === 'entity.too.large') return writeNodeResponse(res, errorResponse(new PayloadTooLargeError()));
+    if (type === 'entity.too.large') return writeNodeParts(res, errorParts(new PayloadTooLargeError()));
     if (type === 'charset.unsupported' || type === 'encoding.unsupported') {
-      return writeNodeResponse(res, errorResponse(new UnsupportedMediaTypeError()));
+      return writeNodeParts(res, errorParts(new UnsupportedMediaTypeError()));
     }
-    await writeNodeResponse(res, errorResponse(error, jwtRefresh.reportError));
+    writeNodeParts(res, errorParts(error, jwtRefresh.logger));
   };
 }
 
@@ -80,10 +80,11 @@ export function createJwtRefreshRouter(jwtRefresh: JwtRefresh): Router {
 
 function guard(jwtRefresh: JwtRefresh, requirements: AccessRequirements): RequestHandler {
   return async (req, res, next) => {
-    // The core reads only headers here; GET builds a Request whatever the method (Fetch refuses TRACE).
-    const result = await jwtRefresh.authenticate(toCoreRequest('GET', req.originalUrl, req.headers, null), requirements);
-    if ('response' in result) return writeNodeResponse(res, result.response);
-    req.auth = { claims: result.claims };
+    try {
+      req.auth = { claims: await jwtRefresh.verifyAuthorization(req.headers.authorization, requirements) };
+    } catch (error) {
+      return writeNodeParts(res, errorParts(error, jwtRefresh.logger));
+    }
     next();
   };
 }

@@ -2,9 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHook
 import fastifyPlugin from 'fastify-plugin';
 import type { JwtRefresh } from '../create-jwt-refresh.js';
 import { NotFoundError, PayloadTooLargeError } from '../errors.js';
-import { errorResponse } from '../http/error-response.js';
-import { toCoreRequest, toResponseParts, type ResponseParts } from '../http/response-parts.js';
+import { errorParts } from '../http/error-response.js';
+import type { ResponseParts } from '../http/response-parts.js';
 import type { AccessTokenClaims } from '../jwt/build-claims.js';
+import { toCoreRequest } from './node/node-request.js';
 
 /** Options of the Fastify plugin. */
 export interface JwtRefreshFastifyOptions {
@@ -27,11 +28,6 @@ declare module 'fastify' {
   }
 }
 
-/** Writes a Fetch `Response` through a Fastify reply. */
-async function sendResponse(reply: FastifyReply, response: Response): Promise<FastifyReply> {
-  return sendParts(reply, await toResponseParts(response));
-}
-
 function sendParts(reply: FastifyReply, parts: ResponseParts): FastifyReply {
   reply.code(parts.status);
   for (const [name, value] of parts.headers) reply.header(name, value);
@@ -49,7 +45,7 @@ async function jwtRefreshFastify(fastify: FastifyInstance, options: JwtRefreshFa
         const claims = await jwtRefresh.verifyAuthorization(request.headers.authorization, role === undefined ? {} : { role });
         request.auth = { claims };
       } catch (error) {
-        await sendResponse(reply, errorResponse(error, jwtRefresh.reportError));
+        sendParts(reply, errorParts(error, request.log));
       }
     };
 
@@ -66,16 +62,19 @@ async function jwtRefreshFastify(fastify: FastifyInstance, options: JwtRefreshFa
     routes.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxBodyBytes }, (_request, body, done) => {
       done(null, body);
     });
-    routes.setErrorHandler(async (error: { code?: string; statusCode?: number }, _request, reply) => {
+    routes.setErrorHandler(async (error: { code?: string; statusCode?: number }, request, reply) => {
       const known = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? new PayloadTooLargeError() : error;
-      return sendResponse(reply, errorResponse(known, jwtRefresh.reportError));
+      return sendParts(reply, errorParts(known, request.log));
     });
     for (const path of new Set(jwtRefresh.routes.map((route) => route.path))) {
       // Every method, so the core can answer 405 with Allow for the wrong one.
       routes.all(path, async (request, reply) => {
-        const fetchRequest = toCoreRequest(request.method, request.url, request.headers, request.body as Buffer | undefined);
-        const parts = await jwtRefresh.handleToParts(fetchRequest, { clientIp: request.ip });
-        return parts === null ? sendResponse(reply, errorResponse(new NotFoundError())) : sendParts(reply, parts);
+        const parts = await jwtRefresh.handleToParts(toCoreRequest(request.method, request.url, request.headers), {
+          clientIp: request.ip,
+          body: request.body as Buffer | undefined,
+          log: request.log,
+        });
+        return sendParts(reply, parts ?? errorParts(new NotFoundError()));
       });
     }
   });

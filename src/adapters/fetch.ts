@@ -1,6 +1,6 @@
 import type { AccessRequirements, JwtRefresh } from '../create-jwt-refresh.js';
 import { NotFoundError } from '../errors.js';
-import { errorResponse } from '../http/public-error-response.js';
+import { errorResponse } from '../http/error-response.js';
 import type { RequestInfo } from '../http/handler-context.js';
 import type { AccessTokenClaims } from '../jwt/build-claims.js';
 

@@ -1,4 +1,5 @@
 import { InvalidCredentialsError } from '../errors.js';
+import { describeError, type Logger } from '../logger.js';
 import type { PasswordHasher } from './password-hasher.js';
 import type { User, UserChecker, UserProvider } from './user.js';
 
@@ -9,8 +10,8 @@ export interface CredentialsContext {
   readonly passwordHasher: PasswordHasher;
   /** A hash of a random password, verified for unknown users so timing does not tell them apart. */
   readonly timingDummy: Promise<string>;
-  /** Receives a failed password upgrade, which does not fail the login. */
-  readonly reportError: (error: unknown) => void;
+  /** Told of a failed password upgrade, which does not fail the login. */
+  readonly logger: Logger;
 }
 
 /**
@@ -43,7 +44,7 @@ export async function authenticateCredentials(ctx: CredentialsContext, identifie
     try {
       await ctx.userProvider.upgradePassword(user, await ctx.passwordHasher.hash(password));
     } catch (error) {
-      ctx.reportError(error);
+      ctx.logger.error({ err: describeError(error) }, 'jwt-refresh password upgrade failed');
     }
   }
   return user;

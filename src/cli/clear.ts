@@ -2,7 +2,10 @@ import { statSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { SqliteRefreshTokenStore } from '../stores/sqlite.js';
 import type { RefreshTokenStore } from '../stores/store.js';
+import { clearExpiredTokens, type ClearedTokens } from '../sessions/clear-expired-tokens.js';
+import type { OperatorContext } from '../sessions/session-context.js';
 import { addStoreOptions, resolveCliSettings, type StoreOptions, USAGE_ERROR, withStore } from './cli-settings.js';
+import { operatorContext } from './operator-context.js';
 import { parseDateArgument } from './parse-date.js';
 
 /** Rows per `DELETE` when `--batch-size` is not given. */
@@ -58,12 +61,11 @@ export function registerClear(program: Command): void {
       );
     }
     const settings = resolveCliSettings(options, process.env);
-    const { tokenTtl, clockSkew } = settings.config.jwt;
-    const deleted = await withStore(settings, options, (store) =>
-      clearExpired(store, before, options.batchSize, now, (tokenTtl + clockSkew) * 1000),
+    const cleared = await withStore(settings, options, (store) =>
+      clearWithProgress(operatorContext(settings.config, store), before, options.batchSize),
     );
-    process.stdout.write(`Revoked ${deleted.count} invalid token(s)\n`);
-    if (deleted.interrupted) {
+    process.stdout.write(`Revoked ${cleared.deleted} invalid token(s)\n`);
+    if (cleared.interrupted) {
       process.stderr.write('jwt-refresh: interrupted; run clear again to delete the rest\n');
       process.exitCode = 130;
     }
@@ -79,50 +81,32 @@ function parseBatchSize(value: string): number {
 }
 
 /**
- * Deletes expired tokens `batchSize` rows at a time until a batch deletes
- * nothing: each batch is one short statement through the `valid_until`
- * index, so live refreshes get the table between batches and no row is ever
- * loaded into memory. SIGINT/SIGTERM stop it after the current batch.
- * Then purges expired state, watermarks older than `accessTokenLifetimeMs`
- * (`jwt.tokenTtl + jwt.clockSkew`) included.
+ * Runs {@link clearExpiredTokens} as a command: SIGINT/SIGTERM stop it after
+ * the current batch, a TTY gets a progress line, and a SQLite WAL is kept in
+ * check between batches.
  */
-async function clearExpired(
-  store: RefreshTokenStore,
-  before: Date,
-  batchSize: number,
-  now: Date,
-  accessTokenLifetimeMs: number,
-): Promise<{ count: number; interrupted: boolean }> {
-  let interrupted = false;
-  const stop = () => {
-    interrupted = true;
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+async function clearWithProgress(ctx: OperatorContext, before: Date, batchSize: number): Promise<ClearedTokens> {
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
   const progress = process.stderr.isTTY ? createProgressLine() : null;
-  const walGuard = createWalGuard(store);
-  let count = 0;
+  const walGuard = createWalGuard(ctx.store);
   try {
-    while (!interrupted) {
-      const deleted = await store.deleteExpired(before, batchSize);
-      if (deleted === 0) break;
-      count += deleted;
-      walGuard?.afterBatch();
-      progress?.update(count);
-    }
-    if (!interrupted) {
-      // Never past now: a blocklist entry that expires later still refuses a live access token.
-      const stateBefore = before < now ? before : now;
-      // A watermark at `at` only refuses access tokens issued before `at`; every one of
-      // them is refused by its own `exp` (+ clockSkew) once `at + tokenTtl + clockSkew` is past.
-      await store.purgeExpiredState(stateBefore, new Date(stateBefore.getTime() - accessTokenLifetimeMs));
-    }
+    return await clearExpiredTokens(ctx, {
+      before,
+      batchSize,
+      signal: stop.signal,
+      afterBatch: (deleted) => {
+        walGuard?.afterBatch();
+        progress?.update(deleted);
+      },
+    });
   } finally {
     progress?.done();
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
   }
-  return { count, interrupted };
 }
 
 /**

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import type { JwtRefreshConfig } from '../config/schema.js';
-import type { RefreshTokenStore } from '../stores/store.js';
-import { createTokenHasher } from '../tokens/hash-token.js';
-import { FAMILY_WATERMARK_PREFIX } from '../tokens/revoke-family.js';
+import { revokeAllSessions } from '../sessions/revoke-all-sessions.js';
+import { revokeSession } from '../sessions/revoke-session.js';
+import type { OperatorContext } from '../sessions/session-context.js';
 import { addStoreOptions, resolveCliSettings, type StoreOptions, USAGE_ERROR, withStore } from './cli-settings.js';
+import { operatorContext } from './operator-context.js';
 import { readStdinLine } from './read-stdin.js';
 
 interface RevokeOptions extends StoreOptions {
@@ -37,62 +37,37 @@ export function registerRevoke(program: Command): void {
 
     const settings = resolveCliSettings(options, process.env);
     await withStore(settings, options, async (store) => {
-      const now = new Date();
+      const ctx = operatorContext(settings.config, store);
       if (plainToken !== undefined) {
-        await revokeToken(store, settings.config, plainToken.trim(), now);
+        await revokeToken(ctx, plainToken.trim());
       } else if (options.user !== undefined) {
-        const count = await revokeUser(store, settings.config, options.user, now);
+        const count = await revokeAllSessions(ctx, options.user);
         process.stdout.write(`Revoked ${count} refresh token(s) of user ${options.user}\n`);
       } else if (options.family !== undefined) {
-        const count = await revokeFamily(store, options.family, now);
-        if (count === 0) {
+        const count = await revokeSession(ctx, null, options.family);
+        if (count > 0) {
+          process.stdout.write(`Revoked ${count} refresh token(s) of session ${options.family}\n`);
+        } else {
           // Nothing live to revoke: a typo, or a session a logout already ended (and watermarked).
           process.stderr.write(`Session ${options.family} does not exist or is already revoked\n`);
           process.exitCode = 1;
-        } else {
-          process.stdout.write(`Revoked ${count} refresh token(s) of session ${options.family}\n`);
         }
       }
     });
   });
 }
 
-/** Revokes the token's whole family, as the bundle's revoke removes the token; never prints the token. */
-async function revokeToken(store: RefreshTokenStore, config: JwtRefreshConfig, token: string, now: Date): Promise<void> {
-  // Hashed exactly as the server does, or nothing would ever be found.
-  const record = await store.findByHash(createTokenHasher(config.pepper)(token));
+/**
+ * Revokes the token's whole session, as a logout does (a single revoked token
+ * would leave its rotated successors alive); never prints the token.
+ */
+async function revokeToken(ctx: OperatorContext, token: string): Promise<void> {
+  const record = await ctx.store.findByHash(ctx.hashToken(token));
   if (record === null) {
     process.stderr.write('Refresh token does not exist\n');
     process.exitCode = 1;
     return;
   }
-  // A single revoked token would leave its rotated successors alive; the session is the unit.
-  await revokeFamily(store, record.familyId, now);
+  await revokeSession(ctx, null, record.familyId);
   process.stdout.write('Revoked refresh token\n');
-}
-
-/** Revokes a family and refuses the access tokens minted for it (their `sid` names it). */
-async function revokeFamily(store: RefreshTokenStore, familyId: string, now: Date): Promise<number> {
-  const count = await store.revokeFamily(familyId, now);
-  // No record changed: no access token of a live session to end, so no watermark to keep forever.
-  if (count > 0) await store.setRevokedBefore(`${FAMILY_WATERMARK_PREFIX}${familyId}`, now);
-  return count;
-}
-
-/**
- * "Log out everywhere" for `userId`: revokes every family and moves the
- * user's watermark to now. Access tokens name the user by `sub` (the stable
- * id) by default; when the config puts the identifier there instead, the
- * watermark goes on the identifiers the user's live sessions were issued to.
- */
-async function revokeUser(store: RefreshTokenStore, config: JwtRefreshConfig, userId: string, now: Date): Promise<number> {
-  const keys = new Set<string>();
-  if (config.jwt.setSubject && config.jwt.userIdClaim !== 'sub') {
-    keys.add(userId);
-  } else {
-    for (const family of await store.listFamilies(userId, now)) keys.add(family.userIdentifier);
-  }
-  const count = await store.revokeUser(userId, now);
-  for (const key of keys) await store.setRevokedBefore(key, now);
-  return count;
 }

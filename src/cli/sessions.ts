@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import type { FamilySummary } from '../stores/store.js';
+import { listSessions, type SessionSummary } from '../sessions/list-sessions.js';
 import { addStoreOptions, resolveCliSettings, type StoreOptions, withStore } from './cli-settings.js';
+import { operatorContext } from './operator-context.js';
 
 interface SessionsOptions extends StoreOptions {
   user: string;
@@ -24,7 +25,7 @@ export function registerSessions(program: Command): void {
       .option('--json', 'print JSON instead of a table', false),
   ).action(async (options: SessionsOptions) => {
     const settings = resolveCliSettings(options, process.env);
-    const sessions = await withStore(settings, options, (store) => store.listFamilies(options.user, new Date()));
+    const sessions = await withStore(settings, options, (store) => listSessions(operatorContext(settings.config, store), options.user));
     if (options.json) {
       process.stdout.write(`${JSON.stringify(sessions.map(toJson), null, 2)}\n`);
     } else if (sessions.length === 0) {
@@ -35,29 +36,30 @@ export function registerSessions(program: Command): void {
   });
 }
 
-function toJson(session: FamilySummary): Record<string, unknown> {
+function toJson(session: SessionSummary): Record<string, unknown> {
   return {
-    sessionId: session.familyId,
+    sessionId: session.sessionId,
     userId: session.userId,
     userIdentifier: session.userIdentifier,
     createdAt: session.createdAt.toISOString(),
     lastUsedAt: session.lastUsedAt?.toISOString() ?? null,
-    expiresAt: session.validUntil.toISOString(),
+    expiresAt: session.expiresAt.toISOString(),
     familyDeadline: session.familyDeadline?.toISOString() ?? null,
     userAgent: session.userAgent,
     ip: session.ip,
+    metadata: session.metadata,
   };
 }
 
-function formatTable(sessions: FamilySummary[]): string {
+function formatTable(sessions: SessionSummary[]): string {
   const header = ['SESSION', 'CREATED', 'LAST USED', 'EXPIRES', 'USER AGENT', 'IP'];
   const rows = [
     header,
     ...sessions.map((session) => [
-      session.familyId,
+      session.sessionId,
       formatDate(session.createdAt),
       session.lastUsedAt === null ? '-' : formatDate(session.lastUsedAt),
-      formatDate(session.validUntil),
+      formatDate(session.expiresAt),
       session.userAgent === null ? '-' : truncate(printable(session.userAgent), MAX_USER_AGENT_CHARS),
       session.ip === null ? '-' : printable(session.ip),
     ]),

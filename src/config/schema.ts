@@ -206,6 +206,8 @@ export const configSchema = z
     databaseUrl: z.string().regex(/^[a-z][a-z0-9+.-]*:/i, 'a URL such as sqlite:./var/jwt-refresh.db').optional(),
     /** Largest accepted request body in bytes. */
     maxBodyBytes: positiveSeconds.default(16_384),
+    /** Largest session metadata (`issueSession`'s `metadata`), in bytes of JSON. */
+    maxSessionMetadataBytes: positiveSeconds.default(1024),
     /** Longest accepted refresh token value; longer ones are treated as absent. */
     maxTokenLength: positiveSeconds.default(512),
     /** Accept the refresh token from the query string too, as the bundle does. Off: tokens in URLs end up in logs. */

@@ -1,5 +1,6 @@
 import { JwtRefreshError, RateLimitedError, type JwtRefreshErrorCode } from '../errors.js';
-import { jsonResponse } from './json-response.js';
+import { describeError, type Logger } from '../logger.js';
+import { jsonParts, toFetchResponse, type ResponseParts } from './response-parts.js';
 
 /** HTTP status of every error code: decided here, at the edge, not in the core. */
 export const STATUS_BY_CODE: Record<JwtRefreshErrorCode, number> = {
@@ -21,6 +22,7 @@ export const STATUS_BY_CODE: Record<JwtRefreshErrorCode, number> = {
   ERR_METHOD_NOT_ALLOWED: 405,
   ERR_RATE_LIMITED: 429,
   ERR_CSRF: 403,
+  ERR_SESSION_METADATA_INVALID: 400,
   ERR_STORE: 500,
   ERR_INTERNAL: 500,
 };
@@ -34,21 +36,35 @@ const BEARER_CHALLENGE = new Set<JwtRefreshErrorCode>([
   'ERR_ACCOUNT_DISABLED',
 ]);
 
-/** Reports an unexpected error for the server log; clients only ever see the generic body. */
-export type ErrorReporter = (error: unknown) => void;
+/** Whether the client is told what went wrong: a catalogue error below 500. */
+export function isClientError(error: unknown): error is JwtRefreshError {
+  return error instanceof JwtRefreshError && STATUS_BY_CODE[error.code] < 500;
+}
 
 /**
- * The response for an error: `{"code": <status>, "message": <catalogue message>}`.
- * Anything not from the catalogue, and every 5xx, gets a generic body: no stack,
- * no driver message, no token ever reaches the client.
+ * The answer for `error`: `{"code": <status>, "message": <catalogue message>}`.
+ * Anything not from the catalogue, and every 5xx, gets a generic body (no
+ * stack, no driver message, no token ever reaches the client) and is logged
+ * to `logger` under the redaction rules of `describeError`.
  */
-export function errorResponse(error: unknown, report?: ErrorReporter): Response {
-  if (!(error instanceof JwtRefreshError) || STATUS_BY_CODE[error.code] >= 500) {
-    report?.(error);
-    return jsonResponse(500, { code: 500, message: 'Internal Server Error' });
+export function errorParts(error: unknown, logger?: Logger): ResponseParts {
+  if (!isClientError(error)) {
+    logger?.error({ err: describeError(error) }, 'jwt-refresh request failed');
+    return jsonParts(500, { code: 500, message: 'Internal Server Error' });
   }
   const status = STATUS_BY_CODE[error.code];
   const headers: Record<string, string> = BEARER_CHALLENGE.has(error.code) ? { 'www-authenticate': 'Bearer' } : {};
   if (error instanceof RateLimitedError) headers['retry-after'] = String(error.retryAfterSeconds);
-  return jsonResponse(status, { code: status, message: error.message }, headers);
+  return jsonParts(status, { code: status, message: error.message }, headers);
+}
+
+/**
+ * The JSON response jwt-refresh gives for `error` (`{"code", "message"}`, the
+ * catalogue's status, a generic 500 for anything unexpected), as a Fetch `Response`.
+ *
+ * @example
+ * return errorResponse(new AccessDeniedError()); // 403 {"code":403,"message":"Access Denied."}
+ */
+export function errorResponse(error: unknown, logger?: Logger): Response {
+  return toFetchResponse(errorParts(error, logger));
 }

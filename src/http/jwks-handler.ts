@@ -2,7 +2,7 @@ import { calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
 import type { KeyObject } from 'node:crypto';
 import type { AccessTokenKeys } from '../jwt/load-keys.js';
 import type { HandlerContext } from './handler-context.js';
-import { jsonResponse } from './json-response.js';
+import { jsonParts, type ResponseParts } from './response-parts.js';
 
 const documents = new WeakMap<AccessTokenKeys, Promise<{ keys: JWK[] }>>();
 
@@ -34,6 +34,6 @@ async function buildDocument(keys: AccessTokenKeys): Promise<{ keys: JWK[] }> {
 }
 
 /** `GET /.well-known/jwks.json`: public, so cacheable for a few minutes. */
-export async function handleJwks(ctx: HandlerContext): Promise<Response> {
-  return jsonResponse(200, await jwksDocument(ctx.keys), { 'cache-control': 'public, max-age=300' });
+export async function handleJwks(ctx: HandlerContext): Promise<ResponseParts> {
+  return jsonParts(200, await jwksDocument(ctx.keys), { 'cache-control': 'public, max-age=300' });
 }

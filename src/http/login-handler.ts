@@ -1,43 +1,40 @@
-import { authenticateCredentials } from '../auth/authenticate-credentials.js';
-import { BadRequestError, InvalidCredentialsError, JwtRefreshError, UnsupportedMediaTypeError } from '../errors.js';
-import { issueRefreshToken } from '../tokens/issue-refresh-token.js';
+import { BadRequestError, InvalidCredentialsError, UnsupportedMediaTypeError } from '../errors.js';
+import { enforceRateLimit } from '../sessions/enforce-rate-limit.js';
+import { logInWithPassword } from '../sessions/log-in-with-password.js';
+import { clientAddress } from './client-address.js';
 import { assertCsrfHeader } from './csrf.js';
-import { errorResponse } from './error-response.js';
+import { errorParts } from './error-response.js';
 import { isPlainObject } from './extractors.js';
 import type { HandlerContext, RequestInfo } from './handler-context.js';
-import { clientAddress, enforceRateLimit } from './rate-limit.js';
 import { readBody } from './read-body.js';
+import type { ResponseParts } from './response-parts.js';
 import { tokenResponse } from './token-response.js';
 
 /** Symfony's cap on identifiers (UserBadge::MAX_USERNAME_LENGTH); longer ones are bad credentials. */
 const MAX_IDENTIFIER_LENGTH = 4096;
 
 /**
- * `POST /api/login_check` (SPEC §2): JSON credentials in, a token pair out.
- * Every login starts a new family; a refresh token in the request is ignored.
+ * `POST /api/login_check` (SPEC §2): JSON credentials in, a token pair out,
+ * through {@link logInWithPassword}.
  */
-export async function handleLogin(ctx: HandlerContext, request: Request, info: RequestInfo = {}): Promise<Response> {
+export async function handleLogin(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
   try {
     assertCsrfHeader(request, ctx.config);
     const ip = clientAddress(ctx, request, info);
-    await enforceRateLimit(ctx, 'login', ip);
-    const { username, password } = await readCredentials(ctx, request);
-    const user = await authenticateCredentials(ctx.credentials, username, password).catch(async (error: unknown) => {
-      if (error instanceof JwtRefreshError) await ctx.events.emit('authenticationFailure', { error, request });
-      throw error;
+    await enforceRateLimit(ctx, 'login', ip, ctx.now());
+    const { username, password } = await readCredentials(ctx, request, info);
+    const session = await logInWithPassword(ctx, username, password, {
+      client: { userAgent: request.headers.get('user-agent'), ip },
+      request,
     });
-    const issued = await issueRefreshToken(ctx, user, {
-      userAgent: request.headers.get('user-agent'),
-      ip,
-    });
-    return await tokenResponse(ctx, user, issued.token, issued.record, request);
+    return tokenResponse(ctx, session);
   } catch (error) {
-    return errorResponse(error, ctx.reportError);
+    return errorParts(error, info.log ?? ctx.logger);
   }
 }
 
-async function readCredentials(ctx: HandlerContext, request: Request): Promise<{ username: string; password: string }> {
-  const body = await readBody(request, ctx.config.maxBodyBytes);
+async function readCredentials(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<{ username: string; password: string }> {
+  const body = await readBody(request, ctx.config.maxBodyBytes, info.body);
   if (body.kind === 'malformed' && body.reason === 'media-type') throw new UnsupportedMediaTypeError();
   if (body.kind === 'form') throw new UnsupportedMediaTypeError();
   if (body.kind !== 'json') throw new BadRequestError('Invalid JSON.');

@@ -1,6 +1,5 @@
-import type { HandlerContext } from './handler-context.js';
-import { jsonResponse } from './json-response.js';
-import type { RouteDefinition } from './routes.js';
+import type { RouteDefinition } from './route-definition.js';
+import { jsonParts, type ResponseParts } from './response-parts.js';
 
 /** The OpenAPI 3.1 description of `routes`, built from the same definitions the adapters route with. */
 export function openApiDocument(routes: readonly Omit<RouteDefinition, 'handler'>[]): Record<string, unknown> {
@@ -36,7 +35,7 @@ export function openApiDocument(routes: readonly Omit<RouteDefinition, 'handler'
   };
 }
 
-/** `GET /api/openapi.json`. */
-export async function handleOpenApi(_ctx: HandlerContext, routes: readonly RouteDefinition[]): Promise<Response> {
-  return jsonResponse(200, openApiDocument(routes), { 'cache-control': 'public, max-age=300' });
+/** `GET /api/openapi.json`: the document of `routes` (the list the handler is part of). */
+export function openApiHandler(routes: readonly RouteDefinition[]): () => Promise<ResponseParts> {
+  return async () => jsonParts(200, openApiDocument(routes), { 'cache-control': 'public, max-age=300' });
 }

@@ -1,13 +1,5 @@
 import { PayloadTooLargeError } from '../errors.js';
 
-/** Bodies that Node adapters had buffered already, handed over beside the Request (see `toFetchRequest`). */
-const rawBodies = new WeakMap<Request, Uint8Array | string>();
-
-/** Hands a buffered body to the core beside `request`, which must carry none itself. */
-export function attachRawBody(request: Request, body: Uint8Array | string): void {
-  rawBodies.set(request, body);
-}
-
 /** A request body as the handlers see it. */
 export type ParsedBody =
   | { kind: 'empty' }
@@ -21,15 +13,16 @@ export type ParsedBody =
  *
  * JSON is accepted under any content type that parses as JSON (SPEC §6: the
  * bundle reads JSON whatever the header says); a form under
- * `application/x-www-form-urlencoded`. The stream is read incrementally so a
- * huge body is refused without being buffered.
+ * `application/x-www-form-urlencoded`. `buffered` is the body a Node host
+ * already read (`RequestInfo.body`); otherwise the request's own stream is
+ * read incrementally, so a huge body is refused without being buffered.
  *
  * @throws PayloadTooLargeError past `limit` bytes
  */
-export async function readBody(request: Request, limit: number): Promise<ParsedBody> {
+export async function readBody(request: Request, limit: number, buffered?: Uint8Array | string): Promise<ParsedBody> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > limit) throw new PayloadTooLargeError();
-  const text = await readText(request, limit);
+  const text = await readText(request, limit, buffered);
   if (text.trim() === '') return { kind: 'empty' };
   const mediaType = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (mediaType === 'application/x-www-form-urlencoded') return { kind: 'form', value: new URLSearchParams(text) };
@@ -41,8 +34,7 @@ export async function readBody(request: Request, limit: number): Promise<ParsedB
   }
 }
 
-async function readText(request: Request, limit: number): Promise<string> {
-  const raw = rawBodies.get(request);
+async function readText(request: Request, limit: number, raw: Uint8Array | string | undefined): Promise<string> {
   if (raw !== undefined) {
     const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
     if (bytes > limit) throw new PayloadTooLargeError();

@@ -1,7 +1,8 @@
-import { outOfBandBody } from './json-response.js';
-import { attachRawBody } from './read-body.js';
-
-/** A Fetch `Response` taken apart for frameworks that write status, headers and body separately. */
+/**
+ * An HTTP answer as the handlers produce it: plain parts, so a Node adapter
+ * writes them straight to its framework's reply, and a Fetch `Response` is
+ * built once, only where a Fetch host wants one ({@link toFetchResponse}).
+ */
 export interface ResponseParts {
   status: number;
   /** Every header but Set-Cookie, lower-case names. */
@@ -12,63 +13,40 @@ export interface ResponseParts {
 }
 
 /**
- * Splits a response into the parts a Node framework writes. Shared by every
- * adapter so none of them re-implements the Set-Cookie special case.
+ * A JSON answer. Token-bearing answers must never be cached (RFC 6749 §5.1),
+ * and nothing here is worth caching unless a route says so (JWKS, OpenAPI),
+ * so every answer says `no-store` by default.
+ */
+export function jsonParts(status: number, body: unknown, headers: Record<string, string> = {}, setCookies: string[] = []): ResponseParts {
+  const cacheControl = headers['cache-control'] ?? 'no-store';
+  const parts: Array<[string, string]> = [
+    ['content-type', 'application/json; charset=utf-8'],
+    ['cache-control', cacheControl],
+  ];
+  // The HTTP/1.0 no-cache only goes with no-store: a cacheable answer must not carry it.
+  if (cacheControl === 'no-store') parts.push(['pragma', 'no-cache']);
+  for (const [name, value] of Object.entries(headers)) if (name !== 'cache-control') parts.push([name, value]);
+  return { status, headers: parts, setCookies, body: JSON.stringify(body) };
+}
+
+/** The parts as a Fetch `Response`, for Fetch hosts (Hono, Next.js, Bun, Deno) and callers that want one. */
+export function toFetchResponse(parts: ResponseParts): Response {
+  const headers = new Headers(parts.headers);
+  for (const cookie of parts.setCookies) headers.append('set-cookie', cookie);
+  return new Response(parts.body, { status: parts.status, headers });
+}
+
+/**
+ * A Fetch `Response` taken apart (e.g. one a `refreshFailure` listener set),
+ * for frameworks that write status, headers and body separately.
+ *
+ * @example
+ * const { status, headers, setCookies, body } = await toResponseParts(await app.fetch(request));
  */
 export async function toResponseParts(response: Response): Promise<ResponseParts> {
   const headers: Array<[string, string]> = [];
   response.headers.forEach((value, name) => {
     if (name !== 'set-cookie') headers.push([name, value]);
   });
-  const body = outOfBandBody(response) ?? (await response.text());
-  return { status: response.status, headers, setCookies: response.headers.getSetCookie(), body };
-}
-
-/**
- * A standard Fetch `Request` from the pieces a Node framework has, body
- * included: for hosting a Fetch app (Hono, ...) on a Node server. Multi-valued
- * headers are joined as HTTP allows; the base URL only matters for path and query.
- *
- * @example
- * const response = await app.fetch(toFetchRequest(req.method, req.url, req.headers, body));
- */
-export function toFetchRequest(
-  method: string,
-  url: string,
-  headers: Record<string, string | string[] | undefined>,
-  body: Uint8Array | string | null | undefined,
-): Request {
-  const hasBody = body !== null && body !== undefined && method !== 'GET' && method !== 'HEAD';
-  return new Request(new URL(url, 'http://localhost'), {
-    method,
-    headers: joinHeaders(headers),
-    body: hasBody ? (body as BodyInit) : null,
-  });
-}
-
-/**
- * The `Request` a Node adapter hands to `jwtRefresh.handleToParts`: like
- * {@link toFetchRequest}, but the body the framework already buffered travels
- * beside the Request (see `readBody`) instead of as a stream inside it,
- * because building and reading that stream back cost more than the refresh
- * itself. Its `request.body` is null; handlers, extractors and listeners get
- * the parsed body instead. Internal to the adapters.
- */
-export function toCoreRequest(
-  method: string,
-  url: string,
-  headers: Record<string, string | string[] | undefined>,
-  body: Uint8Array | string | null | undefined,
-): Request {
-  const request = new Request(new URL(url, 'http://localhost'), { method, headers: joinHeaders(headers) });
-  if (body !== null && body !== undefined && method !== 'GET' && method !== 'HEAD') attachRawBody(request, body);
-  return request;
-}
-
-function joinHeaders(headers: Record<string, string | string[] | undefined>): Headers {
-  const joined = new Headers();
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) joined.set(name, Array.isArray(value) ? value.join(', ') : value);
-  }
-  return joined;
+  return { status: response.status, headers, setCookies: response.headers.getSetCookie(), body: await response.text() };
 }

@@ -1,42 +1,18 @@
 import type { JwtRefreshConfig } from '../config/schema.js';
-import type { HandlerContext, RequestInfo } from './handler-context.js';
 import { handleInvalidate } from './invalidate-handler.js';
 import { handleJwks } from './jwks-handler.js';
 import { handleLogin } from './login-handler.js';
 import { handleOAuthRevoke, handleOAuthToken } from './oauth-handlers.js';
-import { handleOpenApi } from './openapi.js';
+import { openApiHandler } from './openapi.js';
 import { handleRefresh } from './refresh-handler.js';
 import { handleRenew } from './renew-handler.js';
+import type { RouteDefinition } from './route-definition.js';
 import {
   handleListSessions,
   handleRevokeAllSessions,
   handleRevokeOtherSessions,
   handleRevokeSession,
 } from './sessions-handlers.js';
-
-/** HTTP methods the routes use. */
-export type RouteMethod = 'GET' | 'POST';
-
-/**
- * One route of jwt-refresh. The single source for routing in every adapter
- * and for the OpenAPI document, so neither can drift from the handlers.
- */
-export interface RouteDefinition {
-  /** Stable name, also the OpenAPI operationId. */
-  name: string;
-  method: RouteMethod;
-  /** Path as configured. */
-  path: string;
-  /** One line for humans and the OpenAPI summary. */
-  summary: string;
-  /** Whether the route needs a valid access token. */
-  authenticated: boolean;
-  /** Body fields the route reads (all strings), for the OpenAPI document. */
-  bodyFields: string[];
-  /** Status codes it answers with, and what each means. */
-  responses: Record<number, string>;
-  handler: (ctx: HandlerContext, request: Request, info: RequestInfo) => Promise<Response>;
-}
 
 const TOKEN_ERRORS = { 400: 'Malformed request', 413: 'Body too large', 415: 'Unsupported media type', 429: 'Rate limited' };
 const AUTH_ERRORS = { 401: 'Missing, expired, invalid or revoked access token' };
@@ -122,7 +98,7 @@ export function routeDefinitions(config: JwtRefreshConfig): RouteDefinition[] {
       authenticated: true,
       bodyFields: [],
       responses: { 200: 'New access token', ...AUTH_ERRORS },
-      handler: (ctx, request) => handleRenew(ctx, request),
+      handler: handleRenew,
     });
   }
   if (config.oauthEndpoints) {
@@ -170,7 +146,7 @@ export function routeDefinitions(config: JwtRefreshConfig): RouteDefinition[] {
       authenticated: false,
       bodyFields: [],
       responses: { 200: 'OpenAPI 3.1 document' },
-      handler: (ctx) => handleOpenApi(ctx, routes),
+      handler: openApiHandler(routes),
     });
   }
   return routes;

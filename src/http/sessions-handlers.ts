@@ -1,55 +1,66 @@
 import { NotFoundError } from '../errors.js';
 import type { AccessTokenClaims } from '../jwt/build-claims.js';
-import { userIdOfClaims } from '../tokens/access-token-revocation.js';
-import { revokeFamily } from '../tokens/revoke-family.js';
-import { authenticateAccessToken } from './authenticate-access-token.js';
-import { errorResponse } from './error-response.js';
+import { claimsCarryUserId, userKeyOfClaims } from '../jwt/user-of-claims.js';
+import { authenticateAccessToken } from '../sessions/authenticate-access-token.js';
+import { listSessions } from '../sessions/list-sessions.js';
+import { revokeAllSessions } from '../sessions/revoke-all-sessions.js';
+import { revokeOtherSessions } from '../sessions/revoke-other-sessions.js';
+import { revokeSession } from '../sessions/revoke-session.js';
+import { requireBearerToken } from './bearer-token.js';
+import { errorParts } from './error-response.js';
 import { isPlainObject } from './extractors.js';
-import type { HandlerContext } from './handler-context.js';
-import { jsonResponse } from './json-response.js';
+import type { HandlerContext, RequestInfo } from './handler-context.js';
 import { readBody } from './read-body.js';
+import { jsonParts, type ResponseParts } from './response-parts.js';
+
+/** The authenticated caller of a sessions route: their stable user id and current session. */
+interface Caller {
+  userId: string;
+  sessionId: string | null;
+}
 
 /**
  * The caller's stable user id: `sub` by default; when the identifier claim is
  * the only link, the user provider maps it to the id.
  */
-async function callerUserId(ctx: HandlerContext, claims: AccessTokenClaims): Promise<string | null> {
-  const { setSubject, userIdClaim } = ctx.config.jwt;
-  const value = userIdOfClaims(claims, ctx.config.jwt);
-  if (value === null || (setSubject && userIdClaim !== 'sub')) return value;
-  return (await ctx.credentials.userProvider.loadUserByIdentifier(value))?.id ?? null;
+async function callerOf(ctx: HandlerContext, claims: AccessTokenClaims): Promise<Caller> {
+  const key = userKeyOfClaims(claims, ctx.config.jwt);
+  const userId = key === null || claimsCarryUserId(ctx.config.jwt) ? key : ((await ctx.userProvider.loadUserByIdentifier(key))?.id ?? null);
+  if (userId === null) throw new NotFoundError();
+  return { userId, sessionId: typeof claims.sid === 'string' ? claims.sid : null };
 }
 
-/** Runs `work` for an authenticated caller, turning every failure into its JSON response. */
+/** Runs `work` for the request's authenticated caller, turning every failure into its JSON answer. */
 async function asCaller(
   ctx: HandlerContext,
   request: Request,
-  work: (claims: AccessTokenClaims, userId: string) => Promise<Response>,
-): Promise<Response> {
+  info: RequestInfo,
+  work: (caller: Caller) => Promise<ResponseParts>,
+): Promise<ResponseParts> {
   try {
-    const claims = await authenticateAccessToken(ctx, request.headers.get('authorization'));
-    const userId = await callerUserId(ctx, claims);
-    if (userId === null) throw new NotFoundError();
-    return await work(claims, userId);
+    const claims = await authenticateAccessToken(ctx, requireBearerToken(request.headers.get('authorization')));
+    return await work(await callerOf(ctx, claims));
   } catch (error) {
-    return errorResponse(error, ctx.reportError);
+    return errorParts(error, info.log ?? ctx.logger);
   }
 }
 
-/** `GET /api/sessions`: the caller's live sessions (token families), the current one marked. */
-export function handleListSessions(ctx: HandlerContext, request: Request): Promise<Response> {
-  return asCaller(ctx, request, async (claims, userId) => {
-    const families = await ctx.store.listFamilies(userId, ctx.now());
-    const sessions = families.map((family) => ({
-      id: family.familyId,
-      created_at: family.createdAt.toISOString(),
-      last_used_at: family.lastUsedAt?.toISOString() ?? null,
-      expires_at: family.validUntil.toISOString(),
-      user_agent: family.userAgent,
-      ip: family.ip,
-      current: family.familyId === claims.sid,
-    }));
-    return jsonResponse(200, { sessions });
+/** `GET /api/sessions`: the caller's live sessions, the current one marked, through {@link listSessions}. */
+export function handleListSessions(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+  return asCaller(ctx, request, info, async ({ userId, sessionId }) => {
+    const sessions = await listSessions(ctx, userId, sessionId === null ? {} : { currentSessionId: sessionId });
+    return jsonParts(200, {
+      sessions: sessions.map((session) => ({
+        id: session.sessionId,
+        created_at: session.createdAt.toISOString(),
+        last_used_at: session.lastUsedAt?.toISOString() ?? null,
+        expires_at: session.expiresAt.toISOString(),
+        user_agent: session.userAgent,
+        ip: session.ip,
+        metadata: session.metadata,
+        current: session.current,
+      })),
+    });
   });
 }
 
@@ -58,45 +69,28 @@ export function handleListSessions(ctx: HandlerContext, request: Request): Promi
  * caller's sessions. Another user's session and an unknown id get the same
  * 404, so the route is no oracle for other users' ids.
  */
-export function handleRevokeSession(ctx: HandlerContext, request: Request): Promise<Response> {
-  return asCaller(ctx, request, async (_claims, userId) => {
-    const body = await readBody(request, ctx.config.maxBodyBytes);
+export function handleRevokeSession(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+  return asCaller(ctx, request, info, async ({ userId }) => {
+    const body = await readBody(request, ctx.config.maxBodyBytes, info.body);
     const sessionId = body.kind === 'json' && isPlainObject(body.value) ? body.value.session_id : null;
     if (typeof sessionId !== 'string' || sessionId === '') throw new NotFoundError();
-    const now = ctx.now();
-    const families = await ctx.store.listFamilies(userId, now);
-    if (!families.some((family) => family.familyId === sessionId)) throw new NotFoundError();
-    await revokeFamily(ctx, sessionId, userId, 'logout', now);
-    return jsonResponse(200, { code: 200, message: 'The session has been revoked.' });
+    if ((await revokeSession(ctx, userId, sessionId)) === 0) throw new NotFoundError();
+    return jsonParts(200, { code: 200, message: 'The session has been revoked.' });
   });
 }
 
 /** `POST /api/sessions/revoke-others`: ends every session of the caller but the current one. */
-export function handleRevokeOtherSessions(ctx: HandlerContext, request: Request): Promise<Response> {
-  return asCaller(ctx, request, async (claims, userId) => {
-    const now = ctx.now();
-    let revoked = 0;
-    for (const family of await ctx.store.listFamilies(userId, now)) {
-      if (family.familyId === claims.sid) continue;
-      await revokeFamily(ctx, family.familyId, userId, 'logout', now);
-      revoked += 1;
-    }
-    return jsonResponse(200, { code: 200, message: `${revoked} other session(s) revoked.` });
+export function handleRevokeOtherSessions(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+  return asCaller(ctx, request, info, async ({ userId, sessionId }) => {
+    const revoked = await revokeOtherSessions(ctx, userId, sessionId);
+    return jsonParts(200, { code: 200, message: `${revoked} other session(s) revoked.` });
   });
 }
 
-/**
- * `POST /api/sessions/revoke-all`: "log out everywhere". Revokes every
- * family of the caller and refuses the caller's access tokens issued up to
- * now, on every instance sharing the store.
- */
-export function handleRevokeAllSessions(ctx: HandlerContext, request: Request): Promise<Response> {
-  return asCaller(ctx, request, async (claims, userId) => {
-    const now = ctx.now();
-    const count = await ctx.store.revokeUser(userId, now);
-    const watermarkKey = userIdOfClaims(claims, ctx.config.jwt) ?? userId;
-    await ctx.store.setRevokedBefore(watermarkKey, now);
-    await ctx.events.emit('refreshTokenRevoked', { familyId: '*', userId, reason: 'logout', count });
-    return jsonResponse(200, { code: 200, message: 'All sessions have been revoked.' });
+/** `POST /api/sessions/revoke-all`: "log out everywhere", through {@link revokeAllSessions}. */
+export function handleRevokeAllSessions(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+  return asCaller(ctx, request, info, async ({ userId }) => {
+    await revokeAllSessions(ctx, userId);
+    return jsonParts(200, { code: 200, message: 'All sessions have been revoked.' });
   });
 }

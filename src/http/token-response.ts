@@ -1,34 +1,18 @@
-import type { User } from '../auth/user.js';
-import { mintAccessToken } from '../jwt/mint-access-token.js';
-import { sessionClaims } from '../jwt/session-claims.js';
-import { toUnixSeconds } from '../lib/clock.js';
-import type { RefreshTokenRecord } from '../stores/store.js';
+import type { SessionTokens } from '../sessions/session-tokens.js';
 import { refreshTokenCookie } from './cookies.js';
 import type { HandlerContext } from './handler-context.js';
-import { jsonResponse } from './json-response.js';
+import { jsonParts, type ResponseParts } from './response-parts.js';
 
 /**
- * The 200 answer of login and refresh (SPEC §2, §3, §4):
- * `{"token", "refresh_token", ["refresh_token_expiration"]}`, key names as
- * configured; in cookie mode the refresh token goes in a cookie and, with
- * `removeTokenFromBody`, out of the body, while the expiration stays.
- * `authenticationSuccess` listeners see and may change the body.
+ * The 200 answer of login and refresh (SPEC §2, §3, §4): the session's
+ * response body (`token`, `refresh_token`, the expiration, names as
+ * configured, as `authenticationSuccess` listeners left it) and, in cookie
+ * mode, the refresh token as a cookie.
  */
-export async function tokenResponse(
-  ctx: HandlerContext,
-  user: User,
-  refreshToken: string,
-  record: RefreshTokenRecord,
-  request: Request,
-): Promise<Response> {
-  const now = ctx.now();
+export function tokenResponse(ctx: HandlerContext, session: SessionTokens): ResponseParts {
   const { config } = ctx;
-  // `sid` names the session (the token family), so session routes know which one is "current".
-  const claims = sessionClaims(record, config, now);
-  const body: Record<string, unknown> = { token: await mintAccessToken(ctx.keys, config.jwt, ctx.events, user, now, claims) };
-  if (!(config.cookie.enabled && config.cookie.removeTokenFromBody)) body[config.tokenParameterName] = refreshToken;
-  if (config.returnExpiration) body[config.returnExpirationParameterName] = toUnixSeconds(record.validUntil);
-  await ctx.events.emit('authenticationSuccess', { user, body, request });
-  const cookies = config.cookie.enabled ? [refreshTokenCookie(config, refreshToken, record.validUntil, now)] : [];
-  return jsonResponse(200, body, {}, cookies);
+  const cookies = config.cookie.enabled
+    ? [refreshTokenCookie(config, session.refreshToken, session.refreshTokenExpiresAt, ctx.now())]
+    : [];
+  return jsonParts(200, session.responseBody, {}, cookies);
 }

@@ -5,13 +5,19 @@ import { buildAccessTokenClaims } from './build-claims.js';
 import type { AccessTokenKeys } from './load-keys.js';
 import { signAccessToken } from './sign.js';
 
+/** A signed access token with the claims it carries (after `jwtCreated` listeners). */
+export interface MintedAccessToken {
+  token: string;
+  claims: Record<string, unknown>;
+}
+
 /**
  * Builds the claims for `user` (plus `sessionClaims` such as `sid`), lets `jwtCreated` listeners add or change
  * claims and header, and signs. The algorithm stays the configured one
  * whatever a listener puts in the header.
  *
  * @example
- * const jwt = await mintAccessToken(keys, config.jwt, events, user, new Date());
+ * const { token } = await mintAccessToken(keys, config.jwt, events, user, new Date());
  */
 export async function mintAccessToken(
   keys: AccessTokenKeys,
@@ -20,9 +26,9 @@ export async function mintAccessToken(
   user: User,
   now: Date,
   sessionClaims: Record<string, unknown> = {},
-): Promise<string> {
+): Promise<MintedAccessToken> {
   const claims: Record<string, unknown> = { ...buildAccessTokenClaims(user, jwt, now), ...sessionClaims };
   const header: Record<string, unknown> = {};
   if (events.has('jwtCreated')) await events.emit('jwtCreated', { claims, header, user });
-  return signAccessToken(keys, claims, header);
+  return { token: await signAccessToken(keys, claims, header), claims };
 }

@@ -7,8 +7,8 @@ import { createScryptHasher } from '../auth/password-hasher.js';
 import { loadConfigFileWithWarnings } from '../config/load-config-file.js';
 import type { JwtRefreshConfigInput } from '../config/schema.js';
 import { createJwtRefresh, type JwtRefresh } from '../create-jwt-refresh.js';
-import { JwtRefreshError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
+import { describeError } from '../logger.js';
 import { ensureKeysAndSecret, seedDemoUser } from './dev-material.js';
 import { openStore } from './open-store.js';
 import type { ServerSettings } from './server-settings.js';
@@ -70,7 +70,7 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
     userProvider: users,
     passwordHasher,
     ...(now === undefined ? {} : { now }),
-    onError: (error) => app.log.error(describeFailure(error), 'request failed'),
+    logger: app.log,
   });
   await app.register(jwtRefreshPlugin, { jwtRefresh });
   // Claims are per user: never cached by a browser or a proxy.
@@ -82,7 +82,7 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
   // (which names its error codes) and never a stack trace.
   app.setErrorHandler(async (error: { statusCode?: number }, _request, reply) => {
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) app.log.error(describeFailure(error), 'request failed');
+    if (status === 500) app.log.error({ err: describeError(error) }, 'request failed');
     return reply.code(status).send({ code: status, message: status === 413 ? 'Request body too large.' : status === 500 ? 'Internal Server Error' : 'Bad Request' });
   });
   app.addHook('onSend', async (_request, reply) => {
@@ -110,23 +110,6 @@ function contentSecurityPolicy(page: string): string {
   return `default-src 'none'; script-src ${hashes('script')}; style-src ${hashes('style')}; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`;
 }
 
-/**
- * What the log says of a failure: the class, its code, and for the library's own
- * errors their fixed message (e.g. "Store operation failed: findByHash") and the
- * driver's error code (ECONNREFUSED, 23505, ...). Never a driver's message, which
- * may quote SQL with a token hash.
- */
-function describeFailure(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { error: typeof error };
-  const details: Record<string, unknown> = { error: error.name };
-  if (error instanceof JwtRefreshError) {
-    details.code = error.code;
-    details.detail = error.message;
-    const causeCode = (error.cause as { code?: unknown } | undefined)?.code;
-    if (typeof causeCode === 'string' || typeof causeCode === 'number') details.cause = causeCode;
-  }
-  return details;
-}
 
 /**
  * The server's own defaults where the config says nothing: cookie mode for

@@ -136,6 +136,7 @@ interface TokenDocument {
   revokedAt: Date | null;
   userAgent: string | null;
   ip: string | null;
+  metadata: string | null;
   /** Always equal to `validUntil`: the field of the TTL index. */
   expiresAt: Date;
 }
@@ -172,6 +173,7 @@ interface LiveCandidate {
   familyDeadline: Date | null;
   userAgent: string | null;
   ip: string | null;
+  metadata: string | null;
 }
 
 interface FamilyGroup {
@@ -495,6 +497,7 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
                       familyDeadline: '$familyDeadline',
                       userAgent: '$userAgent',
                       ip: '$ip',
+                      metadata: '$metadata',
                     },
                     null,
                   ],
@@ -523,6 +526,7 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
           familyDeadline: current.familyDeadline ?? null,
           userAgent: current.userAgent ?? null,
           ip: current.ip ?? null,
+          metadata: current.metadata ?? null,
         });
       }
       return families.sort(
@@ -837,6 +841,7 @@ function fromDocument(document: TokenDocument): RefreshTokenRecord {
     revokedAt: document.revokedAt ?? null,
     userAgent: document.userAgent ?? null,
     ip: document.ip ?? null,
+    metadata: document.metadata ?? null,
   };
 }
 

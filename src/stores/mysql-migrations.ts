@@ -7,10 +7,10 @@
  * `DATETIME(3)`, indexes declared inside `CREATE TABLE`.
  *
  * DDL commits implicitly in MySQL, so a migration cannot be rolled back as a
- * whole. Each statement is therefore one self-contained `CREATE TABLE` (its
- * indexes inline, so a table never exists without them), and the runner in
- * `mysql.ts` serialises migrating processes with `GET_LOCK` instead of a
- * transaction.
+ * whole. Each `CREATE TABLE` therefore declares its indexes inline (so a
+ * table never exists without them), a step that a crash could leave half-done
+ * is safe to run again, and the runner in `mysql.ts` serialises migrating
+ * processes with `GET_LOCK` instead of a transaction.
  */
 
 /** One schema step of the MySQL store. */
@@ -131,6 +131,24 @@ export const mysqlMigrations: readonly MysqlMigration[] = [
         PRIMARY KEY (\`key\`),
         KEY reset_at_idx (reset_at)
       ) ${TABLE_OPTIONS}`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'add session metadata column',
+    // ADD COLUMN commits before the version is recorded, so a process that dies in between
+    // must not leave a step that fails forever with a duplicate column. MySQL 8 lacks MariaDB's
+    // ADD COLUMN IF NOT EXISTS; the same guard, run as a prepared statement on the runner's
+    // one connection, works on both.
+    up: (tableName) => [
+      `SET @jwt_refresh_ddl = IF(
+        EXISTS(SELECT 1 FROM information_schema.columns
+               WHERE table_schema = DATABASE() AND table_name = '${tableName}' AND column_name = 'metadata'),
+        'DO 0',
+        'ALTER TABLE \`${tableName}\` ADD COLUMN metadata TEXT NULL')`,
+      'PREPARE jwt_refresh_ddl FROM @jwt_refresh_ddl',
+      'EXECUTE jwt_refresh_ddl',
+      'DEALLOCATE PREPARE jwt_refresh_ddl',
     ],
   },
 ];

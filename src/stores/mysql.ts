@@ -72,6 +72,7 @@ interface TokenRow {
   revoked_at: Date | null;
   user_agent: string | null;
   ip: string | null;
+  metadata: string | null;
 }
 
 interface FamilyRow {
@@ -84,6 +85,7 @@ interface FamilyRow {
   family_deadline: Date | null;
   user_agent: string | null;
   ip: string | null;
+  metadata: string | null;
 }
 
 /** What the store's queries bind: strings (instants formatted by the store), numbers and nulls only. */
@@ -111,7 +113,7 @@ const MIGRATION_LOCK_TIMEOUT_SECONDS = 30;
 
 const TOKEN_COLUMNS =
   'id, token_hash, user_id, user_identifier, family_id, generation, valid_until, family_deadline, ' +
-  'created_at, last_used_at, rotated_at, successor_hash, revoked_at, user_agent, ip';
+  'created_at, last_used_at, rotated_at, successor_hash, revoked_at, user_agent, ip, metadata';
 
 /**
  * A {@link RefreshTokenStore} on MySQL 8 or MariaDB 10.11 through a mysql2
@@ -301,6 +303,7 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
       familyDeadline: row.family_deadline,
       userAgent: row.user_agent,
       ip: row.ip,
+      metadata: row.metadata,
     }));
   }
 
@@ -612,7 +615,7 @@ function statements(tableName: string): Statements {
   const watermarks = `\`${tableName}_watermarks\``;
   const rateLimits = `\`${tableName}_rate_limits\``;
   return {
-    insert: `INSERT INTO ${t} (${TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    insert: `INSERT INTO ${t} (${TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     findByHash: `SELECT ${TOKEN_COLUMNS} FROM ${t} WHERE token_hash = ?`,
     touch: `UPDATE ${t} SET valid_until = ?, last_used_at = ?
             WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL`,
@@ -626,7 +629,7 @@ function statements(tableName: string): Statements {
     // its latest use and the generation of its live token; the join then fetches that token.
     // Parameters: now, userId, userId, now.
     listFamilies: `SELECT cur.family_id, cur.user_id, cur.user_identifier, fam.first_created_at, fam.last_used_at,
-                          cur.valid_until, cur.family_deadline, cur.user_agent, cur.ip
+                          cur.valid_until, cur.family_deadline, cur.user_agent, cur.ip, cur.metadata
                    FROM (
                      SELECT family_id,
                             MIN(created_at) AS first_created_at,
@@ -755,6 +758,7 @@ function toValues(record: RefreshTokenRecord): SqlValue[] {
     toSqlOrNull(record.revokedAt),
     record.userAgent,
     record.ip,
+    record.metadata,
   ];
 }
 
@@ -775,6 +779,7 @@ function fromRow(row: TokenRow): RefreshTokenRecord {
     revokedAt: row.revoked_at,
     userAgent: row.user_agent,
     ip: row.ip,
+    metadata: row.metadata,
   };
 }
 

@@ -118,4 +118,9 @@ export const postgresMigrations: readonly PostgresMigration[] = [
       CREATE INDEX "${table}_rate_limits_reset_at_idx" ON ${qualified(schema, `${table}_rate_limits`)} (reset_at);
     `,
   },
+  {
+    version: 3,
+    name: 'add session metadata column',
+    up: ({ schema, table }) => `ALTER TABLE ${qualified(schema, table)} ADD COLUMN metadata TEXT`,
+  },
 ];

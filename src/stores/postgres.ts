@@ -69,6 +69,7 @@ interface TokenRow {
   revoked_at: Numeric | null;
   user_agent: string | null;
   ip: string | null;
+  metadata: string | null;
 }
 
 interface FamilyRow {
@@ -81,6 +82,7 @@ interface FamilyRow {
   family_deadline: Numeric | null;
   user_agent: string | null;
   ip: string | null;
+  metadata: string | null;
 }
 
 /** A parameter as the store sends it: instants go as ISO 8601 UTC strings, exact to the millisecond. */
@@ -317,6 +319,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
       familyDeadline: toDate(row.family_deadline),
       userAgent: row.user_agent,
       ip: row.ip,
+      metadata: row.metadata,
     }));
   }
 
@@ -613,6 +616,7 @@ const TOKEN_COLUMNS = [
   'revoked_at',
   'user_agent',
   'ip',
+  'metadata',
 ] as const;
 
 const INSTANT_COLUMNS: ReadonlySet<string> = new Set([
@@ -665,7 +669,7 @@ function buildStatements(schema: string, tableName: string): Statements {
       SELECT cur.family_id, cur.user_id, cur.user_identifier,
              ${ms('fam.first_created_at')} AS first_created_at, ${ms('fam.last_used_at')} AS last_used_at,
              ${ms('cur.valid_until')} AS valid_until, ${ms('cur.family_deadline')} AS family_deadline,
-             cur.user_agent, cur.ip
+             cur.user_agent, cur.ip, cur.metadata
       FROM (
         SELECT family_id,
                MIN(created_at) AS first_created_at,
@@ -725,6 +729,7 @@ function recordParams(record: RefreshTokenRecord): Param[] {
     nullableInstant(record.revokedAt),
     record.userAgent,
     record.ip,
+    record.metadata,
   ];
 }
 
@@ -745,6 +750,7 @@ function fromRow(row: TokenRow): RefreshTokenRecord {
     revokedAt: toDate(row.revoked_at),
     userAgent: row.user_agent,
     ip: row.ip,
+    metadata: row.metadata,
   };
 }
 

@@ -598,6 +598,7 @@ function toFields(record: RefreshTokenRecord): string[] {
     ['revoked_at', record.revokedAt],
     ['user_agent', record.userAgent],
     ['ip', record.ip],
+    ['metadata', record.metadata],
   ];
   return fields.flatMap(([field, value]) =>
     value === null ? [] : [field, value instanceof Date ? String(value.getTime()) : String(value)],
@@ -621,6 +622,7 @@ function fromFields(fields: RecordHash): RefreshTokenRecord {
     revokedAt: optionalDate(fields.revoked_at),
     userAgent: fields.user_agent ?? null,
     ip: fields.ip ?? null,
+    metadata: fields.metadata ?? null,
   };
 }
 

@@ -78,4 +78,9 @@ export const sqliteMigrations: readonly SqliteMigration[] = [
       CREATE INDEX "${tableName}_rate_limits_reset_at_idx" ON "${tableName}_rate_limits" (reset_at);
     `,
   },
+  {
+    version: 3,
+    name: 'add session metadata column',
+    up: (tableName) => `ALTER TABLE "${tableName}" ADD COLUMN metadata TEXT;`,
+  },
 ];

@@ -47,6 +47,7 @@ interface TokenRow {
   revoked_at: number | null;
   user_agent: string | null;
   ip: string | null;
+  metadata: string | null;
 }
 
 interface FamilyRow {
@@ -59,6 +60,7 @@ interface FamilyRow {
   family_deadline: number | null;
   user_agent: string | null;
   ip: string | null;
+  metadata: string | null;
 }
 
 interface Statements {
@@ -257,6 +259,7 @@ export class SqliteRefreshTokenStore implements RefreshTokenStore {
       familyDeadline: toDate(row.family_deadline),
       userAgent: row.user_agent,
       ip: row.ip,
+      metadata: row.metadata,
     }));
   }
 
@@ -466,9 +469,9 @@ function prepareStatements(database: Database.Database, tableName: string): Stat
   );
   const insert = database.prepare<[TokenRow], void>(
     `INSERT INTO ${t} (id, token_hash, user_id, user_identifier, family_id, generation, valid_until,
-       family_deadline, created_at, last_used_at, rotated_at, successor_hash, revoked_at, user_agent, ip)
+       family_deadline, created_at, last_used_at, rotated_at, successor_hash, revoked_at, user_agent, ip, metadata)
      VALUES (@id, @token_hash, @user_id, @user_identifier, @family_id, @generation, @valid_until,
-       @family_deadline, @created_at, @last_used_at, @rotated_at, @successor_hash, @revoked_at, @user_agent, @ip)`,
+       @family_deadline, @created_at, @last_used_at, @rotated_at, @successor_hash, @revoked_at, @user_agent, @ip, @metadata)`,
   );
   const blocklist = `"${tableName}_blocklist"`;
   const watermarks = `"${tableName}_watermarks"`;
@@ -523,7 +526,7 @@ function prepareStatements(database: Database.Database, tableName: string): Stat
     // its latest use and the generation of its live token; the join then fetches that token.
     listFamilies: database.prepare<[{ userId: string; now: number }], FamilyRow>(
       `SELECT cur.family_id, cur.user_id, cur.user_identifier, fam.first_created_at, fam.last_used_at,
-              cur.valid_until, cur.family_deadline, cur.user_agent, cur.ip
+              cur.valid_until, cur.family_deadline, cur.user_agent, cur.ip, cur.metadata
        FROM (
          SELECT family_id,
                 MIN(created_at) AS first_created_at,
@@ -561,6 +564,7 @@ function toRow(record: RefreshTokenRecord): TokenRow {
     revoked_at: toMillis(record.revokedAt),
     user_agent: record.userAgent,
     ip: record.ip,
+    metadata: record.metadata,
   };
 }
 
@@ -581,6 +585,7 @@ function fromRow(row: TokenRow): RefreshTokenRecord {
     revokedAt: toDate(row.revoked_at),
     userAgent: row.user_agent,
     ip: row.ip,
+    metadata: row.metadata,
   };
 }
 

@@ -60,6 +60,7 @@ export function summariseFamilies(records: Iterable<RefreshTokenRecord>, now: Da
       familyDeadline: copyDate(current.familyDeadline),
       userAgent: current.userAgent,
       ip: current.ip,
+      metadata: current.metadata,
     });
   }
   return summaries.sort(

@@ -37,6 +37,12 @@ export interface RefreshTokenRecord {
   /** Client metadata captured at issue time. */
   userAgent: string | null;
   ip: string | null;
+  /**
+   * The session's application metadata (`issueSession`'s `metadata`) as JSON
+   * text, or null. Opaque to stores: kept as given, copied to each successor
+   * by the core, and bounded in size by the core before it reaches a store.
+   */
+  metadata: string | null;
 }
 
 /** Outcome of {@link RefreshTokenStore.rotate}. */
@@ -68,6 +74,8 @@ export interface FamilySummary {
   familyDeadline: Date | null;
   userAgent: string | null;
   ip: string | null;
+  /** The current token's `metadata` (JSON text), or null. */
+  metadata: string | null;
 }
 
 /** The persistence port. Implement it to add a store; run the conformance suite to prove it. */

@@ -1,15 +1,11 @@
 import type { JwtRefreshConfig } from '../config/schema.js';
 import type { AccessTokenClaims } from '../jwt/build-claims.js';
 import type { RefreshTokenStore } from '../stores/store.js';
-import { FAMILY_WATERMARK_PREFIX } from './revoke-family.js';
+import { userKeyOfClaims } from '../jwt/user-of-claims.js';
 
-/**
- * The stable user id an access token speaks for: `sub` when the library sets
- * it to the user id, else the identifier claim.
- */
-export function userIdOfClaims(claims: AccessTokenClaims, jwt: JwtRefreshConfig['jwt']): string | null {
-  const value = jwt.setSubject && jwt.userIdClaim !== 'sub' ? claims.sub : claims[jwt.userIdClaim];
-  return typeof value === 'string' ? value : null;
+/** The watermark key that ends a session's access tokens (their `sid` claim names the family). */
+export function familyWatermarkKey(familyId: string): string {
+  return `family:${familyId}`;
 }
 
 /**
@@ -30,11 +26,11 @@ export async function isAccessTokenRevoked(
 ): Promise<boolean> {
   if (typeof claims.jti === 'string' && (await store.isAccessTokenBlocked(claims.jti, now))) return true;
   const issuedAt = typeof claims.iat === 'number' ? claims.iat : 0;
-  const userId = userIdOfClaims(claims, jwt);
-  if (userId !== null && issuedBefore(issuedAt, await store.getRevokedBefore(userId))) return true;
+  const userKey = userKeyOfClaims(claims, jwt);
+  if (userKey !== null && issuedBefore(issuedAt, await store.getRevokedBefore(userKey))) return true;
   // A revoked session (logout, reuse, revocation endpoint) ends its access tokens too.
   if (typeof claims.sid !== 'string') return false;
-  return issuedBefore(issuedAt, await store.getRevokedBefore(`${FAMILY_WATERMARK_PREFIX}${claims.sid}`));
+  return issuedBefore(issuedAt, await store.getRevokedBefore(familyWatermarkKey(claims.sid)));
 }
 
 function issuedBefore(issuedAt: number, watermark: Date | null): boolean {

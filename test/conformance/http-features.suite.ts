@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/jwt/generate-key-pair.js';
 import type { HttpDriver } from '../support/http-driver.js';
 import { body, HEX_128, PASSWORD, sha256, useHttpHarness } from '../support/http-harness.js';
+import { recordingLogger } from '../support/recording-logger.js';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -212,15 +213,17 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
       });
 
       it('reports a throwing listener and leaves the store consistent', async () => {
-        const reported: string[] = [];
-        const t = await start({ onListenerError: (_error, event) => reported.push(event) });
+        const { logger, entries } = recordingLogger();
+        const t = await start({ logger });
         t.app.jwtRefresh.events.on('refresh', () => {
           throw new Error('listener bug');
         });
         const { refresh } = await t.loginTokens();
         const response = await t.refresh(refresh);
         expect(response.status).toBe(200);
-        expect(reported).toEqual(['refresh']);
+        expect(entries.map((entry) => [entry.level, entry.fields.event, entry.message])).toEqual([['error', 'refresh', 'jwt-refresh listener failed']]);
+        // The application's own error, message included, so its author can fix it.
+        expect(entries[0]?.fields.err).toEqual({ name: 'Error', message: 'listener bug' });
         const next = body(response).refresh_token as string;
         expect((await t.store.findByHash(sha256(refresh)))?.successorHash).toBe(sha256(next));
         expect((await t.refresh(next)).status).toBe(200);
@@ -313,7 +316,7 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
           ['Browser/1', false],
         ]);
         expect(sessions[1]!.created_at).toBe(new Date(t.clock().getTime() - 60_000).toISOString());
-        expect(Object.keys(sessions[0]!).sort()).toEqual(['created_at', 'current', 'expires_at', 'id', 'ip', 'last_used_at', 'user_agent']);
+        expect(Object.keys(sessions[0]!).sort()).toEqual(['created_at', 'current', 'expires_at', 'id', 'ip', 'last_used_at', 'metadata', 'user_agent']);
         expect(body(first).token).toBeTypeOf('string');
       });
 

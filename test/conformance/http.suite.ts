@@ -3,6 +3,7 @@ import { createScryptHasher } from '../../src/auth/password-hasher.js';
 import { testHasher } from '../support/app-options.js';
 import type { HttpDriver } from '../support/http-driver.js';
 import { body, HEX_128, PASSWORD, sha256, snapshot, useHttpHarness } from '../support/http-harness.js';
+import { recordingLogger } from '../support/recording-logger.js';
 
 /**
  * The HTTP behaviour of SPEC §1, §2, §3, §5 and §9, written once and run
@@ -79,7 +80,7 @@ export function runHttpConformance(driver: HttpDriver): void {
 
       it('still logs in when saving the rehash fails, and reports the failure', async () => {
         const passwordHash = await testHasher.hash(PASSWORD);
-        const reported: unknown[] = [];
+        const { logger, entries } = recordingLogger();
         const user = { id: 'u-dave', identifier: 'dave', roles: ['ROLE_USER'], passwordHash };
         const t = await start({
           passwordHasher: createScryptHasher({ cost: 2 ** 11 }),
@@ -90,12 +91,14 @@ export function runHttpConformance(driver: HttpDriver): void {
               throw new Error('users table is read-only');
             },
           },
-          onError: (error) => reported.push(error),
+          logger,
         });
         const response = await t.login('dave');
         expect(response.status).toBe(200);
         expect(body(response).refresh_token).toMatch(HEX_128);
-        expect(reported).toHaveLength(1);
+        expect(entries).toEqual([
+          { level: 'error', fields: { err: { name: 'Error', message: 'users table is read-only' } }, message: 'jwt-refresh password upgrade failed' },
+        ]);
         expect(user.passwordHash).toBe(passwordHash);
       });
 

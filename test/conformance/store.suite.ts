@@ -90,6 +90,7 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
           revokedAt: at(2 * HOUR + 6),
           userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0',
           ip: '2001:db8::1',
+          metadata: '{"device":"laptop"}',
         });
         await store.insert(full);
 
@@ -400,6 +401,7 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
             familyDeadline: null,
             userAgent: 'ua-b',
             ip: '198.51.100.3',
+            metadata: null,
           },
           {
             familyId: 'fam-a',
@@ -411,6 +413,7 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
             familyDeadline: at(60 * DAY),
             userAgent: 'ua-a',
             ip: '198.51.100.2',
+            metadata: null,
           },
         ]);
         expect((await store.listFamilies('user-2', now)).map((f) => f.familyId)).toEqual(['fam-other']);
@@ -721,6 +724,56 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
           expect(cells.some((cell) => cell.includes(hashOf(label))), `hash of ${label}`).toBe(true);
           expect(cells.filter((cell) => cell.includes(plainToken(label))), `plain ${label}`).toEqual([]);
         }
+      });
+    });
+
+    describe('metadata', () => {
+      it('round-trips JSON text exactly', async () => {
+        const withMetadata = record('meta', { metadata: '{"device":"Pixel 9","tenant":"acme","nested":{"a":[1,2]}}' });
+        await store.insert(withMetadata);
+
+        expect(await store.findByHash(withMetadata.tokenHash)).toEqual(withMetadata);
+      });
+
+      it('round-trips null as null', async () => {
+        await store.insert(record('no-meta', { metadata: null }));
+
+        expect((await mustFind(store, hashOf('no-meta'))).metadata).toBeNull();
+      });
+
+      it('round-trips non-ASCII text of more than 2,000 characters', async () => {
+        // Astral characters (4 bytes in UTF-8, surrogate pairs in JS) catch a 3-byte-only charset.
+        const metadata = JSON.stringify({ note: 'Grüße, 東京, emoji 🔐🚀, '.repeat(100) });
+        expect(metadata.length).toBeGreaterThan(2000);
+        await store.insert(record('long-meta', { metadata }));
+
+        expect((await mustFind(store, hashOf('long-meta'))).metadata).toBe(metadata);
+      });
+
+      it("stores the successor's metadata on rotate", async () => {
+        const parent = record('meta-parent', { metadata: '{"tenant":"acme"}' });
+        await store.insert(parent);
+        const successor = successorOf(parent, 'meta-child', at(HOUR));
+
+        expect(await store.rotate(parent.tokenHash, successor, at(HOUR))).toBe('rotated');
+
+        expect((await mustFind(store, successor.tokenHash)).metadata).toBe('{"tenant":"acme"}');
+        expect(await store.findByHash(successor.tokenHash)).toEqual(successor);
+      });
+
+      it("lists each family with its current token's metadata", async () => {
+        const a0 = record('meta-a0', { familyId: 'fam-a', metadata: '{"login":"a"}' });
+        const a1 = { ...successorOf(a0, 'meta-a1', at(HOUR)), metadata: '{"current":"a"}' };
+        const b0 = record('meta-b0', { familyId: 'fam-b', createdAt: at(MINUTE), metadata: null });
+        await insertAll(store, [a0, b0]);
+        expect(await store.rotate(a0.tokenHash, a1, at(HOUR))).toBe('rotated');
+
+        const families = await store.listFamilies('user-1', at(2 * HOUR));
+
+        expect(families.map((f) => [f.familyId, f.metadata])).toEqual([
+          ['fam-b', null],
+          ['fam-a', '{"current":"a"}'],
+        ]);
       });
     });
   });

@@ -214,7 +214,12 @@ describe('MongoDB store', () => {
 
     it('stores camelCase fields with instants as BSON Dates to the millisecond, and expiresAt = validUntil, moved by touch', async () => {
       const store = newStore();
-      const full = record('raw', { familyDeadline: at(30 * 24 * HOUR + 5), userAgent: 'ua', ip: '192.0.2.1' });
+      const full = record('raw', {
+        familyDeadline: at(30 * 24 * HOUR + 5),
+        userAgent: 'ua',
+        ip: '192.0.2.1',
+        metadata: '{"tenant":"acme"}',
+      });
       await store.insert(full);
       expect(await store.touch(full.tokenHash, at(48 * HOUR + 7), at(HOUR + 3))).toBe(true);
 
@@ -232,9 +237,19 @@ describe('MongoDB store', () => {
         rotatedAt: null,
         successorHash: null,
         revokedAt: null,
+        metadata: '{"tenant":"acme"}',
       });
       expect(raw?.validUntil).toBeInstanceOf(Date);
       expect((raw?.expiresAt as Date).getTime()).toBe(at(48 * HOUR + 7).getTime());
+    });
+
+    it('reads a document written before the metadata field existed as metadata null, listFamilies included', async () => {
+      const store = newStore();
+      await store.insert(record('legacy'));
+      await testDb().collection(store.collectionName).updateOne({ tokenHash: hashOf('legacy') }, { $unset: { metadata: '' } });
+
+      expect((await store.findByHash(hashOf('legacy')))?.metadata).toBeNull();
+      expect((await store.listFamilies('user-1', T0)).map((family) => family.metadata)).toEqual([null]);
     });
 
     it(

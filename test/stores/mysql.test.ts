@@ -259,6 +259,37 @@ describe('MySQL store', () => {
       await expect(store.count()).rejects.toThrow('Store operation failed: migrate');
       await expect(store.count()).rejects.toThrow('Store operation failed: migrate');
     });
+
+    it('upgrade a version-2 table on first use: rows stored before read metadata as null, new ones keep it', async () => {
+      const tableName = freshTable();
+      await track(createMysqlStore({ url: MYSQL_URL, tableName })).insert(record('before-3'));
+      // Back to the schema a release before migration 3 left behind.
+      await rows(`ALTER TABLE \`${tableName}\` DROP COLUMN metadata`);
+      await rows('DELETE FROM jwt_refresh_migrations WHERE table_name = ? AND version = 3', [tableName]);
+
+      const upgraded = track(createMysqlStore({ url: MYSQL_URL, tableName }));
+      expect((await upgraded.findByHash(hashOf('before-3')))?.metadata).toBeNull();
+      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(mysqlMigrations.map((m) => m.version));
+      await upgraded.insert(record('after-3', { metadata: '{"tenant":"acme"}' }));
+      expect((await upgraded.findByHash(hashOf('after-3')))?.metadata).toBe('{"tenant":"acme"}');
+      const [column] = await rows<{ COLUMN_TYPE: string; IS_NULLABLE: string }>(
+        `SELECT COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'metadata'`,
+        [tableName],
+      );
+      expect(column).toEqual({ COLUMN_TYPE: 'text', IS_NULLABLE: 'YES' });
+    });
+
+    it('complete migration 3 when a process died after adding the column but before recording the version', async () => {
+      const tableName = freshTable();
+      await track(createMysqlStore({ url: MYSQL_URL, tableName })).insert(record('kept', { metadata: '{"a":1}' }));
+      // DDL auto-commits: the column is there, the record of version 3 is not.
+      await rows('DELETE FROM jwt_refresh_migrations WHERE table_name = ? AND version = 3', [tableName]);
+
+      expect(await track(createMysqlStore({ url: MYSQL_URL, tableName })).migrate()).toEqual([3]);
+      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(mysqlMigrations.map((m) => m.version));
+      expect((await track(createMysqlStore({ url: MYSQL_URL, tableName })).findByHash(hashOf('kept')))?.metadata).toBe('{"a":1}');
+    });
   });
 
   describe('schema', () => {

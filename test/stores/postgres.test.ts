@@ -273,6 +273,20 @@ describe('PostgreSQL store', () => {
       expect(await store.count()).toBe(0);
       expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(allVersions);
     });
+
+    it('upgrade a version-2 table on first use: rows stored before read metadata as null, new ones keep it', async () => {
+      const tableName = freshTable();
+      await open({ url: POSTGRES_URL, tableName }).insert(record('before-3'));
+      // Back to the schema a release before migration 3 left behind.
+      await admin.query(`ALTER TABLE public."${tableName}" DROP COLUMN metadata`);
+      await admin.query('DELETE FROM public.jwt_refresh_migrations WHERE table_name = $1 AND version = 3', [tableName]);
+
+      const upgraded = open({ url: POSTGRES_URL, tableName });
+      expect((await upgraded.findByHash(hashOf('before-3')))?.metadata).toBeNull();
+      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(allVersions);
+      await upgraded.insert(record('after-3', { metadata: '{"tenant":"acme"}' }));
+      expect((await upgraded.findByHash(hashOf('after-3')))?.metadata).toBe('{"tenant":"acme"}');
+    });
   });
 
   describe('options', () => {

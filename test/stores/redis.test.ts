@@ -137,6 +137,16 @@ describe('redis store', () => {
       expect(p0Key?.content).toMatchObject({ created_at: String(T0.getTime()), rotated_at: String(at(HOUR).getTime()) });
     });
 
+    it('hold metadata in the field `metadata` of the token hash, absent when null', async () => {
+      const store = open();
+      await store.insert(record('with-metadata', { metadata: '{"tenant":"acme"}' }));
+      await store.insert(record('without-metadata', { familyId: 'family-2' }));
+
+      const token = (label: string): string => `${prefix}refresh_tokens:token:${hashOf(label)}`;
+      expect(await admin.hget(token('with-metadata'), 'metadata')).toBe('{"tenant":"acme"}');
+      expect(await admin.hexists(token('without-metadata'), 'metadata')).toBe(0);
+    });
+
     it('of two stores with different prefixes on one Redis are apart: neither sees the other\'s tokens or state', async () => {
       const appA = open(`${prefix}app-a:`);
       const appB = open(`${prefix}app-b:`);

@@ -127,6 +127,20 @@ describe('SQLite store', () => {
       const store = track(createSqliteStore({ filename }));
       expect(migrationRows(store.database).map((row) => row.version)).toEqual(sqliteMigrations.map((m) => m.version));
     });
+
+    it('upgrade a version-2 database: rows stored before read metadata as null, new ones keep it', async () => {
+      const old = track(createSqliteStore({ filename }));
+      await old.insert(record('before-3'));
+      // Back to the schema a release before migration 3 left behind.
+      old.database.exec('ALTER TABLE refresh_tokens DROP COLUMN metadata; DELETE FROM jwt_refresh_migrations WHERE version = 3');
+      await old.close();
+
+      const upgraded = track(createSqliteStore({ filename, migrate: false }));
+      expect(await upgraded.migrate()).toEqual([3]);
+      expect((await upgraded.findByHash(hashOf('before-3')))?.metadata).toBeNull();
+      await upgraded.insert(record('after-3', { metadata: '{"tenant":"acme"}' }));
+      expect((await upgraded.findByHash(hashOf('after-3')))?.metadata).toBe('{"tenant":"acme"}');
+    });
   });
 
   describe('options', () => {

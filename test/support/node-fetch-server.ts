@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readNodeBody } from '../../src/http/node-body.js';
-import { writeNodeResponse } from '../../src/http/node-response.js';
-import { toFetchRequest } from '../../src/http/response-parts.js';
+import { toFetchRequest } from '../../src/adapters/node/node-request.js';
+import { readNodeBody } from '../../src/adapters/node/read-node-body.js';
+import { writeNodeResponse } from '../../src/adapters/node/write-node-response.js';
 
 export interface ListeningServer {
   baseUrl: string;

@@ -65,6 +65,7 @@ export function record(
     revokedAt: null,
     userAgent: null,
     ip: null,
+    metadata: null,
     ...overrides,
   };
 }
@@ -78,7 +79,7 @@ export function recordMaker(
 
 /**
  * The successor of `parent` for the token `label`, as rotation builds it,
- * valid for a day from `createdAt`. The parent's `userAgent` and `ip` are
+ * valid for a day from `createdAt`. The parent's `userAgent`, `ip` and `metadata` are
  * carried over unless `carryClient` is false (then they stay null).
  */
 export function successorOf(
@@ -95,6 +96,6 @@ export function successorOf(
     validUntil: new Date(createdAt.getTime() + DAY),
     familyDeadline: parent.familyDeadline,
     createdAt,
-    ...(carryClient ? { userAgent: parent.userAgent, ip: parent.ip } : {}),
+    ...(carryClient ? { userAgent: parent.userAgent, ip: parent.ip, metadata: parent.metadata } : {}),
   });
 }

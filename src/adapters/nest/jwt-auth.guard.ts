@@ -2,7 +2,7 @@ import { HttpException, Inject, Injectable, type CanActivate, type ExecutionCont
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { JwtRefresh } from '../../create-jwt-refresh.js';
-import { toCoreRequest } from '../../http/response-parts.js';
+import { errorParts } from '../../http/error-response.js';
 import type { AccessTokenClaims } from '../../jwt/build-claims.js';
 import { JWT_REFRESH, JWT_REFRESH_ROLE } from './tokens.js';
 
@@ -42,17 +42,18 @@ export class JwtAuthGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<JwtRefreshRequest>();
     const role = this.reflector.getAllAndOverride<string | undefined>(JWT_REFRESH_ROLE, [context.getHandler(), context.getClass()]);
-    const result = await this.jwtRefresh.authenticate(toCoreRequest('GET', request.url, request.headers, null), role === undefined ? {} : { role });
-    if ('claims' in result) {
-      request.auth = { claims: result.claims };
+    try {
+      const claims = await this.jwtRefresh.verifyAuthorization(request.headers.authorization, role === undefined ? {} : { role });
+      request.auth = { claims };
       return true;
+    } catch (error) {
+      const refused = errorParts(error, this.jwtRefresh.logger);
+      // Content type and length are the exception filter's to write.
+      for (const [name, value] of refused.headers) {
+        if (name !== 'content-type' && name !== 'content-length') this.adapterHost.httpAdapter.setHeader(http.getResponse(), name, value);
+      }
+      throw new HttpException(JSON.parse(refused.body) as Record<string, unknown>, refused.status);
     }
-    const { response } = result;
-    // Content type and length are the exception filter's to write.
-    response.headers.forEach((value, name) => {
-      if (name !== 'content-type' && name !== 'content-length') this.adapterHost.httpAdapter.setHeader(http.getResponse(), name, value);
-    });
-    throw new HttpException((await response.json()) as Record<string, unknown>, response.status);
   }
 }
 

@@ -2,10 +2,11 @@ import { All, Controller, Inject, Req, Res, type Type } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JwtRefresh } from '../../create-jwt-refresh.js';
 import { NotFoundError } from '../../errors.js';
-import { errorResponse } from '../../http/error-response.js';
-import { bodyFromParsed, readNodeBody } from '../../http/node-body.js';
-import { writeNodeParts } from '../../http/node-response.js';
-import { toCoreRequest, toResponseParts, type ResponseParts } from '../../http/response-parts.js';
+import { errorParts } from '../../http/error-response.js';
+import type { ResponseParts } from '../../http/response-parts.js';
+import { toCoreRequest } from '../node/node-request.js';
+import { bodyFromParsed, readNodeBody } from '../node/read-node-body.js';
+import { writeNodeParts } from '../node/write-node-response.js';
 import { JWT_REFRESH } from './tokens.js';
 
 /** An Express request as Nest hands it to a controller. */
@@ -20,11 +21,11 @@ async function answerAt(jwtRefresh: JwtRefresh, path: string, req: ExpressReques
     const body = bodyFromParsed(req.body, req.headers['content-type'], req.headers['content-length']) ?? (await readNodeBody(req, jwtRefresh.config.maxBodyBytes));
     // The configured path, whatever prefix Nest serves the route under: the core matches its own paths.
     const url = path + new URL(req.url ?? '/', 'http://localhost').search;
-    parts = await jwtRefresh.handleToParts(toCoreRequest(req.method ?? 'GET', url, req.headers, body), { clientIp: req.ip ?? null });
+    parts = await jwtRefresh.handleToParts(toCoreRequest(req.method ?? 'GET', url, req.headers), { clientIp: req.ip ?? null, body });
   } catch (error) {
-    parts = await toResponseParts(errorResponse(error, jwtRefresh.reportError));
+    parts = errorParts(error, jwtRefresh.logger);
   }
-  writeNodeParts(res, parts ?? (await toResponseParts(errorResponse(new NotFoundError()))));
+  writeNodeParts(res, parts ?? errorParts(new NotFoundError()));
 }
 
 /**

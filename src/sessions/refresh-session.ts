@@ -1,40 +1,28 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import type { User } from '../auth/user.js';
+import { reloadTokenUser } from '../auth/reload-user.js';
 import { RefreshTokenInvalidError } from '../errors.js';
 import { addSecondsCapped } from '../lib/clock.js';
 import type { RefreshTokenRecord } from '../stores/store.js';
-import { deriveSuccessorToken } from './derive-successor.js';
+import { deriveSuccessorToken } from '../tokens/derive-successor.js';
+import { enforceRateLimit } from './enforce-rate-limit.js';
 import { revokeFamily } from './revoke-family.js';
-import type { ClientMetadata, TokenContext } from './token-context.js';
+import type { SessionClient, SessionContext } from './session-context.js';
+import { deliverSessionTokens, type SessionTokens, type TokenResponseFormat } from './session-tokens.js';
 
-/**
- * Loads the user a token belongs to and runs the user checks, or throws.
- * Called BEFORE anything is written, so a refused user changes nothing.
- */
-export type UserReloader = (record: RefreshTokenRecord) => Promise<User>;
-
-/** How a refresh is carried out: the request it serves and the caller's checks. */
-export interface RefreshUse {
-  reloadUser: UserReloader;
-  client: ClientMetadata;
-  request: Request;
-  /** Runs once the presented token is known and unexpired, before any write (e.g. a per-family rate limit). */
-  beforeUse?: (record: RefreshTokenRecord) => Promise<void>;
-}
-
-/** A successful refresh: the refresh token to hand back and the user to sign an access token for. */
-export interface RefreshResult {
-  /** The plain refresh token for the response: the successor, or the same token without rotation. */
-  token: string;
-  /** The record of `token` as stored now. */
-  record: RefreshTokenRecord;
-  /** The presented token's record as found. */
-  presented: RefreshTokenRecord;
-  user: User;
+/** Options of {@link refreshSession}. */
+export interface RefreshSessionOptions {
+  /** The client refreshing; recorded with a rotated token (the parent's is kept where absent). */
+  client?: SessionClient;
+  /** The HTTP request, when one carried the token; handed to event listeners. */
+  request?: Request;
+  /** Shape of `responseBody`. Default `'bundle'`. */
+  format?: TokenResponseFormat;
 }
 
 /**
- * Trades a presented refresh token for the token to return (SPEC §3, §9).
+ * Trades a refresh token for a new access token and the refresh token to use
+ * next (SPEC §3, §9), like node-oidc-provider's refresh_token grant: find the
+ * token, check it, reload the user, rotate, issue.
  *
  * With `singleUse`, the token is rotated by ONE compare-and-set in the store;
  * the successor is derived from the parent, so every request that loses the
@@ -44,43 +32,56 @@ export interface RefreshResult {
  *
  * Without `singleUse` the same token comes back; with `ttlUpdate` its validity
  * moves to now + ttl, never past the family deadline, and only after the user
- * checks passed.
+ * checks passed. Nothing is written for a refused user.
  *
- * @throws RefreshTokenInvalidError for unknown, expired, revoked, rotated or reused tokens
+ * @throws RefreshTokenInvalidError (unknown, expired, revoked, rotated, reused; or the user is gone),
+ *   the user checker's error, RateLimitedError (per-family limit), StoreError
  */
-export async function refreshWithToken(ctx: TokenContext, presentedToken: string, use: RefreshUse): Promise<RefreshResult> {
-  const { reloadUser, client, request } = use;
-  const presentedHash = ctx.hashToken(presentedToken);
-  const presented = await ctx.store.findByHash(presentedHash);
+export async function refreshSession(ctx: SessionContext, refreshToken: string, options: RefreshSessionOptions = {}): Promise<SessionTokens> {
   const now = ctx.now();
+  const presentedHash = ctx.hashToken(refreshToken);
+  const presented = await ctx.store.findByHash(presentedHash);
   if (presented === null || !isUnexpired(presented, now)) throw new RefreshTokenInvalidError();
-  await use.beforeUse?.(presented);
+  // A stolen token hammered from many addresses is still one family.
+  await enforceRateLimit(ctx, 'family', presented.familyId, now);
+  const deliver = (user: Awaited<ReturnType<typeof reloadTokenUser>>, token: string, record: RefreshTokenRecord) =>
+    deliverSessionTokens(ctx, { user, refreshToken: token, record, now, request: options.request, format: options.format ?? 'bundle' });
 
-  if (!ctx.config.singleUse) return refreshWithoutRotation(ctx, presentedToken, presented, reloadUser, request);
+  if (!ctx.config.singleUse) {
+    if (presented.revokedAt !== null || presented.rotatedAt !== null) throw new RefreshTokenInvalidError();
+    const user = await reloadTokenUser(ctx, presented);
+    const validUntil = ctx.config.ttlUpdate ? addSecondsCapped(now, ctx.config.ttl, presented.familyDeadline) : presented.validUntil;
+    // false: revoked by a concurrent logout between our read and this write.
+    if (!(await ctx.store.touch(presentedHash, validUntil, now))) throw new RefreshTokenInvalidError();
+    await ctx.events.emit('refresh', { user, record: presented, request: options.request });
+    return deliver(user, refreshToken, { ...presented, validUntil, lastUsedAt: now });
+  }
 
   let current: RefreshTokenRecord | null = presented;
   if (presented.revokedAt === null && presented.rotatedAt === null) {
-    const user = await reloadUser(presented);
-    const successorToken = deriveSuccessorToken(ctx.secret, presentedToken, presented.familyId, presented.generation + 1);
-    const successor = successorRecord(ctx, presented, successorToken, client, now);
-    const outcome = await ctx.store.rotate(presentedHash, successor, now);
-    if (outcome === 'rotated') {
-      await ctx.events.emit('refresh', { user, record: presented, request });
-      return { token: successorToken, record: successor, presented, user };
+    const user = await reloadTokenUser(ctx, presented);
+    const successorToken = deriveSuccessorToken(ctx.secret, refreshToken, presented.familyId, presented.generation + 1);
+    const successor = successorRecord(ctx, presented, successorToken, options.client ?? {}, now);
+    if ((await ctx.store.rotate(presentedHash, successor, now)) === 'rotated') {
+      await ctx.events.emit('refresh', { user, record: presented, request: options.request });
+      return deliver(user, successorToken, successor);
     }
     // Lost the race: a concurrent request rotated (or a logout revoked) it in between.
     current = await ctx.store.findByHash(presentedHash);
   }
   if (current === null || current.revokedAt !== null) throw new RefreshTokenInvalidError();
-  const replay = await findGraceSuccessor(ctx, presentedToken, current, now);
+  const replay = await findGraceSuccessor(ctx, refreshToken, current, now);
   if (replay === 'foreign') throw new RefreshTokenInvalidError();
   if (replay === null) {
-    await revokeReusedFamily(ctx, current, now, request);
+    // RFC 9700 §4.14.2: a rotated token used again means one of two parties holds a
+    // stolen token; revoke the whole family so neither can continue.
+    await ctx.events.emit('refreshTokenReused', { record: current, request: options.request });
+    await revokeFamily(ctx, current.familyId, current.userId, 'reuse', now);
     throw new RefreshTokenInvalidError();
   }
-  const user = await reloadUser(current);
-  await ctx.events.emit('refresh', { user, record: current, request });
-  return { token: replay.token, record: replay.record, presented: current, user };
+  const user = await reloadTokenUser(ctx, current);
+  await ctx.events.emit('refresh', { user, record: current, request: options.request });
+  return deliver(user, replay.token, replay.record);
 }
 
 function isUnexpired(record: RefreshTokenRecord, now: Date): boolean {
@@ -89,10 +90,10 @@ function isUnexpired(record: RefreshTokenRecord, now: Date): boolean {
 }
 
 function successorRecord(
-  ctx: TokenContext,
+  ctx: SessionContext,
   parent: RefreshTokenRecord,
   successorToken: string,
-  client: ClientMetadata,
+  client: SessionClient,
   now: Date,
 ): RefreshTokenRecord {
   return {
@@ -112,6 +113,7 @@ function successorRecord(
     revokedAt: null,
     userAgent: client.userAgent ?? parent.userAgent,
     ip: client.ip ?? parent.ip,
+    metadata: parent.metadata,
   };
 }
 
@@ -129,7 +131,7 @@ function successorRecord(
  * log them out (SPEC §9, the grace window).
  */
 async function findGraceSuccessor(
-  ctx: TokenContext,
+  ctx: SessionContext,
   presentedToken: string,
   rotated: RefreshTokenRecord,
   now: Date,
@@ -150,31 +152,4 @@ function sameHex(a: string, b: string): boolean {
   const left = Buffer.from(a, 'hex');
   const right = Buffer.from(b, 'hex');
   return left.length === right.length && timingSafeEqual(left, right);
-}
-
-async function revokeReusedFamily(ctx: TokenContext, record: RefreshTokenRecord, now: Date, request: Request): Promise<void> {
-  // RFC 9700 §4.14.2: a rotated token used again means one of two parties holds a
-  // stolen token; revoke the whole family so neither can continue.
-  await ctx.events.emit('refreshTokenReused', { record, request });
-  await revokeFamily(ctx, record.familyId, record.userId, 'reuse', now);
-}
-
-async function refreshWithoutRotation(
-  ctx: TokenContext,
-  presentedToken: string,
-  presented: RefreshTokenRecord,
-  reloadUser: UserReloader,
-  request: Request,
-): Promise<RefreshResult> {
-  if (presented.revokedAt !== null || presented.rotatedAt !== null) throw new RefreshTokenInvalidError();
-  const user = await reloadUser(presented);
-  const now = ctx.now();
-  const validUntil = ctx.config.ttlUpdate
-    ? addSecondsCapped(now, ctx.config.ttl, presented.familyDeadline)
-    : presented.validUntil;
-  const touched = await ctx.store.touch(presented.tokenHash, validUntil, now);
-  // Revoked by a concurrent logout between our read and this write.
-  if (!touched) throw new RefreshTokenInvalidError();
-  await ctx.events.emit('refresh', { user, record: presented, request });
-  return { token: presentedToken, record: { ...presented, validUntil, lastUsedAt: now }, presented, user };
 }

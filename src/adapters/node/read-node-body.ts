@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { PayloadTooLargeError } from '../errors.js';
+import { PayloadTooLargeError } from '../../errors.js';
 
 /**
  * The raw body of a Node request, for adapters whose framework has not

@@ -1,0 +1,29 @@
+import { authenticateCredentials } from '../auth/authenticate-credentials.js';
+import { JwtRefreshError } from '../errors.js';
+import { startSession, type IssueSessionOptions } from './issue-session.js';
+import type { SessionContext } from './session-context.js';
+import type { SessionTokens } from './session-tokens.js';
+
+/**
+ * The password login (SPEC §2, the bundle's json_login): checks the
+ * credentials through the user provider, the password hasher and the user
+ * checker, then starts a session. A refused login fires
+ * `authenticationFailure` and changes nothing.
+ *
+ * @throws InvalidCredentialsError (unknown user or wrong password, one answer), the user checker's error
+ */
+export async function logInWithPassword(
+  ctx: SessionContext,
+  identifier: string,
+  password: string,
+  options: IssueSessionOptions = {},
+): Promise<SessionTokens> {
+  let user;
+  try {
+    user = await authenticateCredentials(ctx, identifier, password);
+  } catch (error) {
+    if (error instanceof JwtRefreshError) await ctx.events.emit('authenticationFailure', { error, request: options.request });
+    throw error;
+  }
+  return startSession(ctx, user, options);
+}

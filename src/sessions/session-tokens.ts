@@ -1,0 +1,66 @@
+import type { User } from '../auth/user.js';
+import { mintAccessToken } from '../jwt/mint-access-token.js';
+import { sessionClaims } from '../jwt/session-claims.js';
+import { toUnixSeconds } from '../lib/clock.js';
+import type { RefreshTokenRecord } from '../stores/store.js';
+import type { SessionContext } from './session-context.js';
+
+/**
+ * The shape of the token response: the bundle's (SPEC §2: `token`,
+ * `refresh_token`, the expiration key, names as configured) or OAuth 2.0's
+ * (RFC 6749 §5.1: `access_token`, `token_type`, `expires_in`, `refresh_token`).
+ */
+export type TokenResponseFormat = 'bundle' | 'oauth';
+
+/** What a started or refreshed session hands to its client. */
+export interface SessionTokens {
+  /** The session (token family) id: the access token's `sid`, what `listSessions` and `revokeSession` name. */
+  sessionId: string;
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  /** The plain refresh token: for the client only, never stored or logged. */
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+  /** The user the tokens speak for, as loaded and checked. */
+  user: User;
+  /**
+   * The token response as the HTTP routes send it, after `authenticationSuccess`
+   * listeners changed it. In cookie mode with `removeTokenFromBody` it holds no
+   * refresh token (the route sets the cookie from `refreshToken`).
+   */
+  responseBody: Record<string, unknown>;
+}
+
+/**
+ * The last step of every use case that hands out a refresh token: signs the
+ * access token for the session `record` belongs to (its `sid`, `auth_time`,
+ * and an `exp` within the family deadline), builds the response body and
+ * lets `authenticationSuccess` listeners change it.
+ */
+export async function deliverSessionTokens(
+  ctx: SessionContext,
+  delivery: { user: User; refreshToken: string; record: RefreshTokenRecord; now: Date; request: Request | undefined; format: TokenResponseFormat },
+): Promise<SessionTokens> {
+  const { user, refreshToken, record, now, request, format } = delivery;
+  const { config } = ctx;
+  const minted = await mintAccessToken(ctx.keys, config.jwt, ctx.events, user, now, sessionClaims(record, config, now));
+  const exp = typeof minted.claims.exp === 'number' ? minted.claims.exp : toUnixSeconds(now) + config.jwt.tokenTtl;
+  const responseBody: Record<string, unknown> =
+    format === 'oauth'
+      ? { access_token: minted.token, token_type: 'Bearer', expires_in: exp - toUnixSeconds(now), refresh_token: refreshToken }
+      : { token: minted.token };
+  if (format === 'bundle') {
+    if (!(config.cookie.enabled && config.cookie.removeTokenFromBody)) responseBody[config.tokenParameterName] = refreshToken;
+    if (config.returnExpiration) responseBody[config.returnExpirationParameterName] = toUnixSeconds(record.validUntil);
+  }
+  await ctx.events.emit('authenticationSuccess', { user, body: responseBody, request });
+  return {
+    sessionId: record.familyId,
+    accessToken: minted.token,
+    accessTokenExpiresAt: new Date(exp * 1000),
+    refreshToken,
+    refreshTokenExpiresAt: record.validUntil,
+    user,
+    responseBody,
+  };
+}
