@@ -12,7 +12,8 @@
  * Time is fixed dates only; nothing sleeps.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StoreError } from '../../src/errors.js';
+import { JwtInvalidError, RefreshTokenInvalidError, StoreError } from '../../src/errors.js';
+import type { SessionTokens } from '../../src/sessions/session-tokens.js';
 import { createJwtRefresh, type JwtRefreshOptions } from '../../src/create-jwt-refresh.js';
 import type { RefreshTokenRecord, RefreshTokenStore } from '../../src/stores/store.js';
 import { createTokenHasher } from '../../src/tokens/hash-token.js';
@@ -629,8 +630,50 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
           return response.body.refresh_token as string;
         };
         const refresh = (token: string) => post('/api/token/refresh', { refresh_token: token });
-        return { jwtRefresh, clock: fixture.clock, login, refresh };
+        return { jwtRefresh, clock: fixture.clock, users: fixture.users, login, refresh };
       }
+
+      // SPEC §5: a logout never loses to a refresh racing it (an SPA's silent refresh
+      // overlapping the user's click, or a refresh whose answer was lost).
+      it('ends the session when a logout and a refresh of one token race, 50 times: nothing of the family refreshes or verifies afterwards', async () => {
+        const { jwtRefresh, users } = await app();
+        const alice = users[0]!;
+        // The logout starts with the refresh, a few event-loop turns into it, or once it has
+        // answered (its answer lost to the client): each store is met in every interleaving.
+        const turns = async (count: number) => {
+          for (let turn = 0; turn < count; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+        };
+        const races = await Promise.all(
+          Array.from({ length: 50 }, async (_, race) => {
+            const session = await jwtRefresh.issueSession(alice);
+            const refreshing = jwtRefresh.refreshSession(session.refreshToken).catch((error: unknown) => error);
+            if (race % 3 === 2) await refreshing;
+            else await turns(race % 3 === 1 ? 1 + (race % 7) : 0);
+            const [refreshed, ended] = await Promise.all([refreshing, jwtRefresh.endSession(session.refreshToken)]);
+            return { session, refreshed, ended };
+          }),
+        );
+        for (const { session, refreshed, ended } of races) {
+          expect(ended).toEqual({ ended: true, sessionId: session.sessionId });
+          const refreshTokens = [session.refreshToken];
+          const accessTokens = [session.accessToken];
+          if (refreshed instanceof Error) {
+            expect(refreshed).toBeInstanceOf(RefreshTokenInvalidError);
+          } else {
+            const next = refreshed as SessionTokens;
+            expect(next.sessionId).toBe(session.sessionId);
+            refreshTokens.push(next.refreshToken);
+            accessTokens.push(next.accessToken);
+          }
+          for (const token of refreshTokens) {
+            await expect(jwtRefresh.refreshSession(token)).rejects.toBeInstanceOf(RefreshTokenInvalidError);
+          }
+          for (const token of accessTokens) {
+            await expect(jwtRefresh.verifyAccessToken(token)).rejects.toBeInstanceOf(JwtInvalidError);
+          }
+        }
+        expect(await jwtRefresh.listSessions(alice.id)).toEqual([]);
+      });
 
       it('answers 50 parallel refreshes of one token inside the grace window with one successor, stored once', async () => {
         const { login, refresh } = await app();
