@@ -39,131 +39,86 @@ export abstract class JwtRefreshError extends Error {
   override name: string = this.constructor.name;
 }
 
-/** An option failed validation at start. `message` names the option's path and what was expected. */
-export class ConfigError extends JwtRefreshError {
-  readonly code = 'ERR_CONFIG_INVALID';
+/**
+ * The base of a catalogue class with code `code`, on the class (`static code`,
+ * to compare without an instance, as jose does) and on every instance.
+ */
+function coded<C extends JwtRefreshErrorCode>(code: C) {
+  return class extends JwtRefreshError {
+    static readonly code: C = code;
+    readonly code: C = code;
+  };
 }
+
+/** Like {@link coded}, for errors whose client-facing message is always `message`. */
+function codedWithMessage<C extends JwtRefreshErrorCode>(code: C, message: string) {
+  return class extends coded(code) {
+    constructor(options?: { cause?: unknown }) {
+      super(message, options);
+    }
+  };
+}
+
+/** An option failed validation at start. `message` names the option's path and what was expected. */
+export class ConfigError extends coded('ERR_CONFIG_INVALID') {}
 
 /** A signing or verification key could not be loaded, or does not fit the configured algorithm. */
-export class KeyError extends JwtRefreshError {
-  readonly code = 'ERR_KEY_INVALID';
-}
+export class KeyError extends coded('ERR_KEY_INVALID') {}
 
 /** No access token was found on a protected request. */
-export class JwtNotFoundError extends JwtRefreshError {
-  readonly code = 'ERR_JWT_NOT_FOUND';
-  constructor() {
-    super('JWT Token not found');
-  }
-}
+export class JwtNotFoundError extends codedWithMessage('ERR_JWT_NOT_FOUND', 'JWT Token not found') {}
 
 /** The access token's `exp` has passed (after `clockSkew`). */
-export class JwtExpiredError extends JwtRefreshError {
-  readonly code = 'ERR_JWT_EXPIRED';
-  constructor() {
-    super('Expired JWT Token');
-  }
-}
+export class JwtExpiredError extends codedWithMessage('ERR_JWT_EXPIRED', 'Expired JWT Token') {}
 
-/** The access token's signature, algorithm, issuer, audience or shape is wrong. */
-export class JwtInvalidError extends JwtRefreshError {
-  readonly code = 'ERR_JWT_INVALID';
-  constructor() {
-    super('Invalid JWT Token');
-  }
-}
+/** The access token's signature, algorithm, issuer, audience or shape is wrong, or it was revoked. */
+export class JwtInvalidError extends codedWithMessage('ERR_JWT_INVALID', 'Invalid JWT Token') {}
 
 /** Unknown user or wrong password: one answer for both, so login is no oracle. */
-export class InvalidCredentialsError extends JwtRefreshError {
-  readonly code = 'ERR_INVALID_CREDENTIALS';
-  constructor() {
-    super('Invalid credentials.');
-  }
-}
+export class InvalidCredentialsError extends codedWithMessage('ERR_INVALID_CREDENTIALS', 'Invalid credentials.') {}
 
 /** The user checker refused a disabled account. */
-export class AccountDisabledError extends JwtRefreshError {
-  readonly code = 'ERR_ACCOUNT_DISABLED';
-  constructor() {
-    super('Account is disabled.');
-  }
-}
+export class AccountDisabledError extends codedWithMessage('ERR_ACCOUNT_DISABLED', 'Account is disabled.') {}
 
 /** A refresh request carried no refresh token. */
-export class RefreshTokenMissingError extends JwtRefreshError {
-  readonly code = 'ERR_REFRESH_TOKEN_MISSING';
-  constructor() {
-    super('Missing JWT Refresh Token');
-  }
-}
+export class RefreshTokenMissingError extends codedWithMessage('ERR_REFRESH_TOKEN_MISSING', 'Missing JWT Refresh Token') {}
 
 /**
  * The refresh token is unknown, expired, revoked or rotated away. One answer
  * for all of them so the endpoint is no oracle for which tokens exist.
  */
-export class RefreshTokenInvalidError extends JwtRefreshError {
-  readonly code = 'ERR_REFRESH_TOKEN_INVALID';
-  constructor() {
-    super('Invalid JWT Refresh Token');
-  }
-}
+export class RefreshTokenInvalidError extends codedWithMessage('ERR_REFRESH_TOKEN_INVALID', 'Invalid JWT Refresh Token') {}
 
 /** A logout request carried no refresh token. The message names the configured parameter. */
-export class LogoutTokenMissingError extends JwtRefreshError {
-  readonly code = 'ERR_LOGOUT_TOKEN_MISSING';
+export class LogoutTokenMissingError extends coded('ERR_LOGOUT_TOKEN_MISSING') {
   constructor(parameterName: string) {
     super(`No ${parameterName} found.`);
   }
 }
 
 /** The request body or a field in it is malformed. `message` says what, never echoing a value. */
-export class BadRequestError extends JwtRefreshError {
-  readonly code = 'ERR_BAD_REQUEST';
-}
+export class BadRequestError extends coded('ERR_BAD_REQUEST') {}
 
 /** The request body is larger than `maxBodyBytes`. */
-export class PayloadTooLargeError extends JwtRefreshError {
-  readonly code = 'ERR_PAYLOAD_TOO_LARGE';
-  constructor() {
-    super('Request body too large.');
-  }
-}
+export class PayloadTooLargeError extends codedWithMessage('ERR_PAYLOAD_TOO_LARGE', 'Request body too large.') {}
 
 /** The request body's content type is neither JSON nor a form, and it does not parse as JSON. */
-export class UnsupportedMediaTypeError extends JwtRefreshError {
-  readonly code = 'ERR_UNSUPPORTED_MEDIA_TYPE';
-  constructor() {
-    super('Unsupported media type: send application/json or application/x-www-form-urlencoded.');
-  }
-}
+export class UnsupportedMediaTypeError extends codedWithMessage(
+  'ERR_UNSUPPORTED_MEDIA_TYPE',
+  'Unsupported media type: send application/json or application/x-www-form-urlencoded.',
+) {}
 
 /** The access token is valid but lacks the role the route requires. */
-export class AccessDeniedError extends JwtRefreshError {
-  readonly code = 'ERR_ACCESS_DENIED';
-  constructor() {
-    super('Access Denied.');
-  }
-}
+export class AccessDeniedError extends codedWithMessage('ERR_ACCESS_DENIED', 'Access Denied.') {}
 
-/** No route matches. */
-export class NotFoundError extends JwtRefreshError {
-  readonly code = 'ERR_NOT_FOUND';
-  constructor() {
-    super('Not Found');
-  }
-}
+/** No route matches, or no such session of the caller. */
+export class NotFoundError extends codedWithMessage('ERR_NOT_FOUND', 'Not Found') {}
 
 /** The path exists but not for this method (the token routes are POST only). */
-export class MethodNotAllowedError extends JwtRefreshError {
-  readonly code = 'ERR_METHOD_NOT_ALLOWED';
-  constructor() {
-    super('Method Not Allowed');
-  }
-}
+export class MethodNotAllowedError extends codedWithMessage('ERR_METHOD_NOT_ALLOWED', 'Method Not Allowed') {}
 
 /** Too many requests for a rate-limit bucket; retry after `retryAfterSeconds`. */
-export class RateLimitedError extends JwtRefreshError {
-  readonly code = 'ERR_RATE_LIMITED';
+export class RateLimitedError extends coded('ERR_RATE_LIMITED') {
   readonly retryAfterSeconds: number;
   constructor(retryAfterSeconds = 1) {
     super('Too many requests.');
@@ -172,8 +127,7 @@ export class RateLimitedError extends JwtRefreshError {
 }
 
 /** Cookie mode: a login, refresh or logout arrived without the anti-CSRF header (`cookie.csrfHeader`). */
-export class CsrfError extends JwtRefreshError {
-  readonly code = 'ERR_CSRF';
+export class CsrfError extends coded('ERR_CSRF') {
   constructor(headerName = 'x-requested-with') {
     super(`Missing ${headerName} header.`);
   }
@@ -183,22 +137,14 @@ export class CsrfError extends JwtRefreshError {
  * Session metadata given to `issueSession` is not a small plain JSON object
  * (`maxSessionMetadataBytes`). `message` says what is wrong, never the value.
  */
-export class SessionMetadataError extends JwtRefreshError {
-  readonly code = 'ERR_SESSION_METADATA_INVALID';
-}
+export class SessionMetadataError extends coded('ERR_SESSION_METADATA_INVALID') {}
 
 /** A store operation failed. The driver's message stays in `cause`; clients see a generic 500. */
-export class StoreError extends JwtRefreshError {
-  readonly code = 'ERR_STORE';
+export class StoreError extends coded('ERR_STORE') {
   constructor(operation: string, options?: { cause?: unknown }) {
     super(`Store operation failed: ${operation}`, options);
   }
 }
 
 /** Anything unexpected. Clients see a generic 500; the cause is kept for the server log. */
-export class InternalError extends JwtRefreshError {
-  readonly code = 'ERR_INTERNAL';
-  constructor(options?: { cause?: unknown }) {
-    super('Internal Server Error', options);
-  }
-}
+export class InternalError extends codedWithMessage('ERR_INTERNAL', 'Internal Server Error') {}

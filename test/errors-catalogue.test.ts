@@ -31,6 +31,8 @@ describe('error catalogue', () => {
     for (const ErrorClass of classes) {
       const instance = Reflect.construct(ErrorClass, ['x']) as errors.JwtRefreshError;
       expect(Object.keys(STATUS_BY_CODE)).toContain(instance.code);
+      // jose's convention: the code on the class too, to compare without string literals.
+      expect((ErrorClass as unknown as { code: unknown }).code).toBe(instance.code);
       expect(documentedCodes.find((entry) => entry.code === instance.code)?.className).toBe(ErrorClass.name);
       // Logs print `name`: it must say which error this is, not the base class.
       expect(instance.name).toBe(ErrorClass.name);
