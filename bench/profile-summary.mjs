@@ -25,7 +25,7 @@ const GROUPS = [
     'Fetch API bridge (Request/Response/Headers, streams, URL, body reading)',
     (c) =>
       /^node: (undici|web streams|worker\/js_transferable|URL|EventTarget)/.test(c) ||
-      /^lib: (adapters\/|http\/(read-body|response-parts|json-response))/.test(c),
+      /^lib: (adapters\/|http\/(read-body|response-parts))/.test(c),
   ],
   ['JWT signing (jose, WebCrypto dispatch)', (c) => c === 'pkg: jose' || c.startsWith('node: crypto')],
   ['library logic (other src/ modules)', (c) => c.startsWith('lib: ')],

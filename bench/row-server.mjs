@@ -200,8 +200,7 @@ async function startHttp() {
     // A plain node:http bridge, the way a Fetch host (Deno, Bun, @hono/node-server) delivers
     // requests: IncomingMessage -> a standard Request with the buffered body, Response ->
     // ServerResponse through response.text(). Ours and the ceiling sit behind the same bridge;
-    // only the handler differs. (Not the library's toFetchRequest/toResponseParts: they carry
-    // bodies beside the Request/Response, which a bare handler's request.json() cannot read.)
+    // only the handler differs.
     const { createFetchHandler } = await import('../dist/adapters/fetch.js');
     const auth = createFetchHandler(jwtRefresh);
     const ceilingHandler = async (request) => {

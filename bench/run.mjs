@@ -674,8 +674,8 @@ The command exits 1 if the main row's route (or its ceiling) answered anything b
 ${
     BRIDGE
       ? `- **Diagnostic route** (\`BENCH_BRIDGE=1\`, on in this run): \`POST /bridge/refresh\` does the ceiling's work
-  behind the same Fetch API round trip our Fastify adapter makes (raw Buffer body → \`toFetchRequest\` →
-  \`readBody\` → two \`new URL\` → \`jsonResponse\` → \`toResponseParts\` → reply), to measure that bridge alone.
+  behind the same Fetch API round trip our Fastify adapter makes (a header-only \`Request\` from \`toCoreRequest\`
+  with the raw Buffer body beside it → \`readBody\` → two \`new URL\` → \`jsonParts\` → reply), to measure that bridge alone.
 `
       : ''
   }- **Order**: ${WARMUP > 0 ? `a ${WARMUP} s unreported warm-up of each route, then ` : ''}${ROUNDS} rounds of ${ROUND.map((r) => r.label).join(', ')}

@@ -149,27 +149,26 @@ app.post('/ceiling/refresh', async (request, reply) => {
 });
 
 // Diagnostic, only with BENCH_BRIDGE=1: the ceiling's work wrapped in the same Fetch API
-// round trip our Fastify adapter makes (src/adapters/fastify.ts): raw Buffer body ->
-// toFetchRequest -> readBody -> new URL (handle() and handleRefresh() each parse one) ->
-// jsonResponse -> toResponseParts -> reply. It isolates what that bridge costs.
+// round trip our Fastify adapter makes (src/adapters/fastify.ts): a header-only Request
+// (toCoreRequest) with the raw Buffer body beside it -> readBody -> new URL (the router and
+// handleRefresh() each parse one) -> jsonParts -> reply. It isolates what that bridge costs.
 if (process.env.BENCH_BRIDGE === '1') {
-  const { toFetchRequest, toResponseParts } = await import('../dist/http/response-parts.js');
+  const { toCoreRequest } = await import('../dist/adapters/node/node-request.js');
   const { readBody } = await import('../dist/http/read-body.js');
-  const { jsonResponse } = await import('../dist/http/json-response.js');
+  const { jsonParts } = await import('../dist/http/response-parts.js');
   await app.register(async (routes) => {
     routes.removeAllContentTypeParsers();
     routes.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: jwtRefresh.config.maxBodyBytes }, (_request, body, done) => {
       done(null, body);
     });
     routes.post('/bridge/refresh', async (request, reply) => {
-      const fetchRequest = toFetchRequest(request.method, request.url, request.headers, request.body);
+      const fetchRequest = toCoreRequest(request.method, request.url, request.headers);
       new URL(fetchRequest.url);
-      const parsed = await readBody(fetchRequest, jwtRefresh.config.maxBodyBytes);
+      const parsed = await readBody(fetchRequest, jwtRefresh.config.maxBodyBytes, request.body);
       new URL(fetchRequest.url);
       const presented = parsed.kind === 'json' ? parsed.value?.refresh_token : undefined;
       const body = await ceilingRefresh(presented, fetchRequest.headers.get('user-agent'), request.ip);
-      const response = body === null ? jsonResponse(401, { code: 401, message: 'Invalid JWT Refresh Token' }) : jsonResponse(200, body);
-      const parts = await toResponseParts(response);
+      const parts = body === null ? jsonParts(401, { code: 401, message: 'Invalid JWT Refresh Token' }) : jsonParts(200, body);
       reply.code(parts.status);
       for (const [name, value] of parts.headers) reply.header(name, value);
       return reply.send(parts.body);

@@ -198,8 +198,8 @@ export async function createJwtRefresh(options: JwtRefreshOptions): Promise<JwtR
   };
   const routes = routeDefinitions(config);
   const route = createRouter(ctx, routes);
-  const verifyAuthorization = (authorization: string | null | undefined, requirements: AccessRequirements = {}) =>
-    Promise.resolve().then(() => authenticateAccessToken(ctx, requireBearerToken(authorization), requirements));
+  const verifyAuthorization = async (authorization: string | null | undefined, requirements: AccessRequirements = {}) =>
+    authenticateAccessToken(ctx, requireBearerToken(authorization), requirements);
 
   return {
     config,

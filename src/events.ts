@@ -1,7 +1,6 @@
 import type { User } from './auth/user.js';
 import type { JwtRefreshError } from './errors.js';
 import { createJsonLogger, describeError, type Logger } from './logger.js';
-import type { RevocationReason } from './sessions/revoke-family.js';
 import type { RefreshTokenRecord } from './stores/store.js';
 
 /**
@@ -43,6 +42,9 @@ export interface JwtRefreshEvents {
    */
   refreshTokenRevoked: { familyId: string; userId: string | null; reason: RevocationReason; count: number };
 }
+
+/** Why a session was ended, as `refreshTokenRevoked` reports it. */
+export type RevocationReason = 'logout' | 'reuse' | 'evicted';
 
 /** The name of one event. */
 export type JwtRefreshEventName = keyof JwtRefreshEvents;
@@ -94,7 +96,7 @@ export class EventDispatcher {
       try {
         await listener(payload);
       } catch (error) {
-        this.#logger.error({ event, err: describeError(error) }, 'jwt-refresh listener failed');
+        this.#logger.error({ event, error: describeError(error) }, 'jwt-refresh listener failed');
       }
     }
   }

@@ -9,7 +9,13 @@ export {
   type SignatureAlgorithm,
 } from './config/schema.js';
 export * from './errors.js';
-export { EventDispatcher, type JwtRefreshEventName, type JwtRefreshEvents, type JwtRefreshListener } from './events.js';
+export {
+  EventDispatcher,
+  type JwtRefreshEventName,
+  type JwtRefreshEvents,
+  type JwtRefreshListener,
+  type RevocationReason,
+} from './events.js';
 export { createJsonLogger, describeError, type Logger, type LogLevel } from './logger.js';
 export type { User, UserChecker, UserProvider } from './auth/user.js';
 export { defaultUserChecker } from './auth/default-user-checker.js';
@@ -22,7 +28,6 @@ export type { IssueSessionOptions } from './sessions/issue-session.js';
 export type { SessionSummary } from './sessions/list-sessions.js';
 export type { RefreshSessionOptions } from './sessions/refresh-session.js';
 export type { RenewedAccessToken } from './sessions/renew-access-token.js';
-export type { RevocationReason } from './sessions/revoke-family.js';
 export type { SessionClient } from './sessions/session-context.js';
 export type { JsonValue, SessionMetadata } from './sessions/session-metadata.js';
 export type { SessionTokens, TokenResponseFormat } from './sessions/session-tokens.js';

@@ -51,7 +51,7 @@ const MAX_CAUSE_DEPTH = 4;
  * Messages of jwt-refresh's own errors never hold a token (src/errors.ts).
  *
  * @example
- * logger.error({ err: describeError(error) }, 'jwt-refresh request failed');
+ * logger.error({ error: describeError(error) }, 'jwt-refresh request failed');
  */
 export function describeError(error: unknown, depth = 0): Record<string, unknown> {
   if (!(error instanceof Error)) return { type: typeof error };

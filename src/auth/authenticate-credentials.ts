@@ -44,7 +44,7 @@ export async function authenticateCredentials(ctx: CredentialsContext, identifie
     try {
       await ctx.userProvider.upgradePassword(user, await ctx.passwordHasher.hash(password));
     } catch (error) {
-      ctx.logger.error({ err: describeError(error) }, 'jwt-refresh password upgrade failed');
+      ctx.logger.error({ error: describeError(error) }, 'jwt-refresh password upgrade failed');
     }
   }
   return user;

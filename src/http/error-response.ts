@@ -49,7 +49,7 @@ export function isClientError(error: unknown): error is JwtRefreshError {
  */
 export function errorParts(error: unknown, logger?: Logger): ResponseParts {
   if (!isClientError(error)) {
-    logger?.error({ err: describeError(error) }, 'jwt-refresh request failed');
+    logger?.error({ error: describeError(error) }, 'jwt-refresh request failed');
     return jsonParts(500, { code: 500, message: 'Internal Server Error' });
   }
   const status = STATUS_BY_CODE[error.code];

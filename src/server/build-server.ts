@@ -82,7 +82,7 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
   // (which names its error codes) and never a stack trace.
   app.setErrorHandler(async (error: { statusCode?: number }, _request, reply) => {
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) app.log.error({ err: describeError(error) }, 'request failed');
+    if (status === 500) app.log.error({ error: describeError(error) }, 'request failed');
     return reply.code(status).send({ code: status, message: status === 413 ? 'Request body too large.' : status === 500 ? 'Internal Server Error' : 'Bad Request' });
   });
   app.addHook('onSend', async (_request, reply) => {

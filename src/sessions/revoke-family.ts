@@ -1,8 +1,6 @@
+import type { RevocationReason } from '../events.js';
 import { familyWatermarkKey } from '../tokens/access-token-revocation.js';
 import type { OperatorContext } from './session-context.js';
-
-/** Why a session was ended, as `refreshTokenRevoked` reports it. */
-export type RevocationReason = 'logout' | 'reuse' | 'evicted';
 
 /**
  * Ends one session everywhere; every use case that ends a session goes

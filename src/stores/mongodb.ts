@@ -120,23 +120,7 @@ export const mongoMigrations: readonly MongoMigration[] = [
 ];
 
 /** A token document: the record's fields, plus `expiresAt` for the TTL index. `_id` is the server's ObjectId. */
-interface TokenDocument {
-  id: string;
-  tokenHash: string;
-  userId: string;
-  userIdentifier: string;
-  familyId: string;
-  generation: number;
-  validUntil: Date;
-  familyDeadline: Date | null;
-  createdAt: Date;
-  lastUsedAt: Date | null;
-  rotatedAt: Date | null;
-  successorHash: string | null;
-  revokedAt: Date | null;
-  userAgent: string | null;
-  ip: string | null;
-  metadata: string | null;
+interface TokenDocument extends RefreshTokenRecord {
   /** Always equal to `validUntil`: the field of the TTL index. */
   expiresAt: Date;
 }

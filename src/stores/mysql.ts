@@ -22,6 +22,7 @@ import {
 } from './mysql-migrations.js';
 import { rateLimitWindow } from './rate-limit-window.js';
 import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from './store.js';
+import { TOKEN_COLUMNS, fromFamilyRow, fromRow, insertValues, type FamilyRow, type TokenRow } from './record-codec.js';
 import { assertBatchSize } from './store-records.js';
 
 /** Options of {@link createMysqlStore}. Give exactly one of `url` and `pool`. */
@@ -55,39 +56,6 @@ export interface MysqlStoreOptions {
   clock?: Clock;
 }
 
-/** The token table's row as the store reads it: DATETIME(3) columns already parsed as UTC. */
-interface TokenRow {
-  id: string;
-  token_hash: string;
-  user_id: string;
-  user_identifier: string;
-  family_id: string;
-  generation: number;
-  valid_until: Date;
-  family_deadline: Date | null;
-  created_at: Date;
-  last_used_at: Date | null;
-  rotated_at: Date | null;
-  successor_hash: string | null;
-  revoked_at: Date | null;
-  user_agent: string | null;
-  ip: string | null;
-  metadata: string | null;
-}
-
-interface FamilyRow {
-  family_id: string;
-  user_id: string;
-  user_identifier: string;
-  first_created_at: Date;
-  last_used_at: Date | null;
-  valid_until: Date;
-  family_deadline: Date | null;
-  user_agent: string | null;
-  ip: string | null;
-  metadata: string | null;
-}
-
 /** What the store's queries bind: strings (instants formatted by the store), numbers and nulls only. */
 type SqlValue = string | number | null;
 
@@ -110,10 +78,6 @@ const RETRYABLE_ERRNOS = new Set([1213, 1205]);
 const MAX_ATTEMPTS = 5;
 /** Seconds `GET_LOCK` waits for another process's migration before giving up. */
 const MIGRATION_LOCK_TIMEOUT_SECONDS = 30;
-
-const TOKEN_COLUMNS =
-  'id, token_hash, user_id, user_identifier, family_id, generation, valid_until, family_deadline, ' +
-  'created_at, last_used_at, rotated_at, successor_hash, revoked_at, user_agent, ip, metadata';
 
 /**
  * A {@link RefreshTokenStore} on MySQL 8 or MariaDB 10.11 through a mysql2
@@ -195,7 +159,7 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
    * await store.insert(record);
    */
   async insert(record: RefreshTokenRecord): Promise<void> {
-    const values = toValues(record);
+    const values = insertValues(record, toSql);
     await this.#run('insert', () => write(this.pool, this.#sql.insert, values));
   }
 
@@ -206,8 +170,8 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
    * const record = await store.findByHash(hash);
    */
   async findByHash(tokenHash: string): Promise<RefreshTokenRecord | null> {
-    const [row] = await this.#run('findByHash', () => select<TokenRow>(this.pool, this.#sql.findByHash, [tokenHash]));
-    return row === undefined ? null : fromRow(row);
+    const [row] = await this.#run('findByHash', () => select<TokenRow<Date>>(this.pool, this.#sql.findByHash, [tokenHash]));
+    return row === undefined ? null : fromRow(row, asParsed);
   }
 
   /**
@@ -234,7 +198,7 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
    */
   async rotate(parentHash: string, successor: RefreshTokenRecord, rotatedAt: Date): Promise<RotateOutcome> {
     const at = toSql(rotatedAt);
-    const successorValues = toValues(successor);
+    const successorValues = insertValues(successor, toSql);
     return this.#run('rotate', () =>
       this.#inTransaction(async (connection) => {
         const marked = await write(connection, this.#sql.markRotated, [at, successor.tokenHash, at, parentHash]);
@@ -291,20 +255,9 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
   async listFamilies(userId: string, now: Date): Promise<FamilySummary[]> {
     const at = toSql(now);
     const rows = await this.#run('listFamilies', () =>
-      select<FamilyRow>(this.pool, this.#sql.listFamilies, [at, userId, userId, at]),
+      select<FamilyRow<Date>>(this.pool, this.#sql.listFamilies, [at, userId, userId, at]),
     );
-    return rows.map((row) => ({
-      familyId: row.family_id,
-      userId: row.user_id,
-      userIdentifier: row.user_identifier,
-      createdAt: row.first_created_at,
-      lastUsedAt: row.last_used_at,
-      validUntil: row.valid_until,
-      familyDeadline: row.family_deadline,
-      userAgent: row.user_agent,
-      ip: row.ip,
-      metadata: row.metadata,
-    }));
+    return rows.map((row) => fromFamilyRow(row, asParsed));
   }
 
   /**
@@ -615,8 +568,8 @@ function statements(tableName: string): Statements {
   const watermarks = `\`${tableName}_watermarks\``;
   const rateLimits = `\`${tableName}_rate_limits\``;
   return {
-    insert: `INSERT INTO ${t} (${TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    findByHash: `SELECT ${TOKEN_COLUMNS} FROM ${t} WHERE token_hash = ?`,
+    insert: `INSERT INTO ${t} (${TOKEN_COLUMNS.join(', ')}) VALUES (${TOKEN_COLUMNS.map(() => '?').join(', ')})`,
+    findByHash: `SELECT ${TOKEN_COLUMNS.join(', ')} FROM ${t} WHERE token_hash = ?`,
     touch: `UPDATE ${t} SET valid_until = ?, last_used_at = ?
             WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL`,
     // The WHERE clause is the compare-and-set: of racing rotations only one finds the parent unrotated.
@@ -727,10 +680,6 @@ function toSql(date: Date): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }
 
-function toSqlOrNull(date: Date | null): string | null {
-  return date === null ? null : toSql(date);
-}
-
 /** DATETIME text as the server sends it, read as UTC. */
 function fromSql(text: string): Date {
   const date = new Date(`${text.replace(' ', 'T')}Z`);
@@ -740,46 +689,7 @@ function fromSql(text: string): Date {
   return date;
 }
 
-/** The insert's values, in {@link TOKEN_COLUMNS} order. */
-function toValues(record: RefreshTokenRecord): SqlValue[] {
-  return [
-    record.id,
-    record.tokenHash,
-    record.userId,
-    record.userIdentifier,
-    record.familyId,
-    record.generation,
-    toSql(record.validUntil),
-    toSqlOrNull(record.familyDeadline),
-    toSql(record.createdAt),
-    toSqlOrNull(record.lastUsedAt),
-    toSqlOrNull(record.rotatedAt),
-    record.successorHash,
-    toSqlOrNull(record.revokedAt),
-    record.userAgent,
-    record.ip,
-    record.metadata,
-  ];
+/** Reads an instant of a row: {@link typeCast} has parsed DATETIME columns as UTC already. */
+function asParsed(date: Date): Date {
+  return date;
 }
-
-function fromRow(row: TokenRow): RefreshTokenRecord {
-  return {
-    id: row.id,
-    tokenHash: row.token_hash,
-    userId: row.user_id,
-    userIdentifier: row.user_identifier,
-    familyId: row.family_id,
-    generation: row.generation,
-    validUntil: row.valid_until,
-    familyDeadline: row.family_deadline,
-    createdAt: row.created_at,
-    lastUsedAt: row.last_used_at,
-    rotatedAt: row.rotated_at,
-    successorHash: row.successor_hash,
-    revokedAt: row.revoked_at,
-    userAgent: row.user_agent,
-    ip: row.ip,
-    metadata: row.metadata,
-  };
-}
-

@@ -18,6 +18,7 @@ import {
 } from './postgres-migrations.js';
 import { rateLimitWindow } from './rate-limit-window.js';
 import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from './store.js';
+import { INSTANT_COLUMNS, TOKEN_COLUMNS, fromFamilyRow, fromRow, insertValues, type FamilyRow, type TokenColumn, type TokenRow } from './record-codec.js';
 import { assertBatchSize } from './store-records.js';
 
 /** Options of {@link createPostgresStore}. Give exactly one of `url` and `pool`. */
@@ -52,38 +53,12 @@ export interface PostgresStoreOptions {
  */
 type Numeric = number | string | bigint;
 
-/** The token table's row as the store selects it: instants as epoch milliseconds. */
-interface TokenRow {
-  id: string;
-  token_hash: string;
-  user_id: string;
-  user_identifier: string;
-  family_id: string;
-  generation: Numeric;
-  valid_until: Numeric;
-  family_deadline: Numeric | null;
-  created_at: Numeric;
-  last_used_at: Numeric | null;
-  rotated_at: Numeric | null;
-  successor_hash: string | null;
-  revoked_at: Numeric | null;
-  user_agent: string | null;
-  ip: string | null;
-  metadata: string | null;
-}
-
-interface FamilyRow {
-  family_id: string;
-  user_id: string;
-  user_identifier: string;
-  first_created_at: Numeric;
-  last_used_at: Numeric | null;
-  valid_until: Numeric;
-  family_deadline: Numeric | null;
-  user_agent: string | null;
-  ip: string | null;
-  metadata: string | null;
-}
+/**
+ * The token table's row as the store selects it: instants as epoch
+ * milliseconds, and `generation` {@link Numeric} too, since an app's type
+ * parser may turn int4 into something else.
+ */
+type PostgresTokenRow = Omit<TokenRow<Numeric>, 'generation'> & { generation: Numeric };
 
 /** A parameter as the store sends it: instants go as ISO 8601 UTC strings, exact to the millisecond. */
 type Param = string | number | null;
@@ -203,7 +178,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
    * await store.insert(record);
    */
   async insert(record: RefreshTokenRecord): Promise<void> {
-    await this.#run('insert', () => this.#query(this.#sql.insert, recordParams(record)));
+    await this.#run('insert', () => this.#query(this.#sql.insert, insertValues(record, instant)));
   }
 
   /**
@@ -213,9 +188,9 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
    * const record = await store.findByHash(hash);
    */
   async findByHash(tokenHash: string): Promise<RefreshTokenRecord | null> {
-    const rows = await this.#run('findByHash', () => this.#query<TokenRow>(this.#sql.findByHash, [tokenHash]));
+    const rows = await this.#run('findByHash', () => this.#query<PostgresTokenRow>(this.#sql.findByHash, [tokenHash]));
     const row = rows.rows[0];
-    return row === undefined ? null : fromRow(row);
+    return row === undefined ? null : fromRow({ ...row, generation: Number(row.generation) }, toDate);
   }
 
   /**
@@ -243,7 +218,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
    * if ((await store.rotate(parentHash, successor, now)) === 'conflict') treatAsReuse();
    */
   async rotate(parentHash: string, successor: RefreshTokenRecord, rotatedAt: Date): Promise<RotateOutcome> {
-    const params = [...recordParams(successor), instant(rotatedAt), parentHash];
+    const params = [...insertValues(successor, instant), instant(rotatedAt), parentHash];
     const result = await this.#run('rotate', () => this.#query(this.#sql.rotate, params));
     return result.rowCount === 1 ? 'rotated' : 'conflict';
   }
@@ -307,20 +282,9 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
    */
   async listFamilies(userId: string, now: Date): Promise<FamilySummary[]> {
     const result = await this.#run('listFamilies', () =>
-      this.#query<FamilyRow>(this.#sql.listFamilies, [userId, instant(now)]),
+      this.#query<FamilyRow<Numeric>>(this.#sql.listFamilies, [userId, instant(now)]),
     );
-    return result.rows.map((row) => ({
-      familyId: row.family_id,
-      userId: row.user_id,
-      userIdentifier: row.user_identifier,
-      createdAt: new Date(Number(row.first_created_at)),
-      lastUsedAt: toDate(row.last_used_at),
-      validUntil: new Date(Number(row.valid_until)),
-      familyDeadline: toDate(row.family_deadline),
-      userAgent: row.user_agent,
-      ip: row.ip,
-      metadata: row.metadata,
-    }));
+    return result.rows.map((row) => fromFamilyRow(row, toDate));
   }
 
   /**
@@ -600,35 +564,7 @@ function ms(expression: string): string {
   return `(extract(epoch FROM ${expression}) * 1000)::int8`;
 }
 
-const TOKEN_COLUMNS = [
-  'id',
-  'token_hash',
-  'user_id',
-  'user_identifier',
-  'family_id',
-  'generation',
-  'valid_until',
-  'family_deadline',
-  'created_at',
-  'last_used_at',
-  'rotated_at',
-  'successor_hash',
-  'revoked_at',
-  'user_agent',
-  'ip',
-  'metadata',
-] as const;
-
-const INSTANT_COLUMNS: ReadonlySet<string> = new Set([
-  'valid_until',
-  'family_deadline',
-  'created_at',
-  'last_used_at',
-  'rotated_at',
-  'revoked_at',
-]);
-
-function columnType(column: (typeof TOKEN_COLUMNS)[number]): string {
+function columnType(column: TokenColumn): string {
   if (INSTANT_COLUMNS.has(column)) return 'timestamptz';
   return column === 'generation' ? 'integer' : 'text';
 }
@@ -711,49 +647,6 @@ function buildStatements(schema: string, tableName: string): Statements {
   };
 }
 
-/** The insert's parameters, in {@link TOKEN_COLUMNS} order. */
-function recordParams(record: RefreshTokenRecord): Param[] {
-  return [
-    record.id,
-    record.tokenHash,
-    record.userId,
-    record.userIdentifier,
-    record.familyId,
-    record.generation,
-    instant(record.validUntil),
-    nullableInstant(record.familyDeadline),
-    instant(record.createdAt),
-    nullableInstant(record.lastUsedAt),
-    nullableInstant(record.rotatedAt),
-    record.successorHash,
-    nullableInstant(record.revokedAt),
-    record.userAgent,
-    record.ip,
-    record.metadata,
-  ];
-}
-
-function fromRow(row: TokenRow): RefreshTokenRecord {
-  return {
-    id: row.id,
-    tokenHash: row.token_hash,
-    userId: row.user_id,
-    userIdentifier: row.user_identifier,
-    familyId: row.family_id,
-    generation: Number(row.generation),
-    validUntil: new Date(Number(row.valid_until)),
-    familyDeadline: toDate(row.family_deadline),
-    createdAt: new Date(Number(row.created_at)),
-    lastUsedAt: toDate(row.last_used_at),
-    rotatedAt: toDate(row.rotated_at),
-    successorHash: row.successor_hash,
-    revokedAt: toDate(row.revoked_at),
-    userAgent: row.user_agent,
-    ip: row.ip,
-    metadata: row.metadata,
-  };
-}
-
 /**
  * An instant as an ISO 8601 UTC string: unambiguous whatever the session's
  * TimeZone, and exact to the millisecond (pg would render a Date in the
@@ -767,8 +660,8 @@ function nullableInstant(date: Date | null): string | null {
   return date === null ? null : instant(date);
 }
 
-function toDate(millis: Numeric | null): Date | null {
-  return millis === null ? null : new Date(Number(millis));
+function toDate(millis: Numeric): Date {
+  return new Date(Number(millis));
 }
 
 function isRetryable(error: unknown): boolean {

@@ -14,6 +14,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { SQLITE_MIGRATIONS_TABLE, sqliteMigrations } from './sqlite-migrations.js';
 import { rateLimitWindow } from './rate-limit-window.js';
 import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from './store.js';
+import { TOKEN_COLUMNS, fromFamilyRow, fromRow, toRow, type FamilyRow, type TokenRow } from './record-codec.js';
 import { assertBatchSize } from './store-records.js';
 
 /** Options of {@link createSqliteStore}. Give exactly one of `filename` and `database`. */
@@ -31,47 +32,17 @@ export interface SqliteStoreOptions {
 }
 
 /** The token table's row: instants are unix milliseconds. */
-interface TokenRow {
-  id: string;
-  token_hash: string;
-  user_id: string;
-  user_identifier: string;
-  family_id: string;
-  generation: number;
-  valid_until: number;
-  family_deadline: number | null;
-  created_at: number;
-  last_used_at: number | null;
-  rotated_at: number | null;
-  successor_hash: string | null;
-  revoked_at: number | null;
-  user_agent: string | null;
-  ip: string | null;
-  metadata: string | null;
-}
-
-interface FamilyRow {
-  family_id: string;
-  user_id: string;
-  user_identifier: string;
-  first_created_at: number;
-  last_used_at: number | null;
-  valid_until: number;
-  family_deadline: number | null;
-  user_agent: string | null;
-  ip: string | null;
-  metadata: string | null;
-}
+type SqliteTokenRow = TokenRow<number>;
 
 interface Statements {
-  insert: Database.Statement<[TokenRow], void>;
-  findByHash: Database.Statement<[string], TokenRow>;
+  insert: Database.Statement<[SqliteTokenRow], void>;
+  findByHash: Database.Statement<[string], SqliteTokenRow>;
   touch: Database.Statement<[number, number, string], void>;
-  rotate: Database.Transaction<(parentHash: string, successor: TokenRow, rotatedAt: number) => RotateOutcome>;
+  rotate: Database.Transaction<(parentHash: string, successor: SqliteTokenRow, rotatedAt: number) => RotateOutcome>;
   revoke: Database.Statement<[number, string], void>;
   revokeFamily: Database.Statement<[number, string], void>;
   revokeUser: Database.Statement<[number, string], void>;
-  listFamilies: Database.Statement<[{ userId: string; now: number }], FamilyRow>;
+  listFamilies: Database.Statement<[{ userId: string; now: number }], FamilyRow<number>>;
   deleteExpired: Database.Statement<[number, number], void>;
   count: Database.Statement<[], number>;
   block: Database.Statement<[string, number], void>;
@@ -167,7 +138,7 @@ export class SqliteRefreshTokenStore implements RefreshTokenStore {
    * await store.insert(record);
    */
   async insert(record: RefreshTokenRecord): Promise<void> {
-    this.#run('insert', () => this.#sql.insert.run(toRow(record)));
+    this.#run('insert', () => this.#sql.insert.run(toRow(record, toMillis)));
   }
 
   /**
@@ -178,7 +149,7 @@ export class SqliteRefreshTokenStore implements RefreshTokenStore {
    */
   async findByHash(tokenHash: string): Promise<RefreshTokenRecord | null> {
     const row = this.#run('findByHash', () => this.#sql.findByHash.get(tokenHash));
-    return row === undefined ? null : fromRow(row);
+    return row === undefined ? null : fromRow(row, toDate);
   }
 
   /**
@@ -203,7 +174,7 @@ export class SqliteRefreshTokenStore implements RefreshTokenStore {
    * if ((await store.rotate(parentHash, successor, now)) === 'conflict') treatAsReuse();
    */
   async rotate(parentHash: string, successor: RefreshTokenRecord, rotatedAt: Date): Promise<RotateOutcome> {
-    const row = toRow(successor);
+    const row = toRow(successor, toMillis);
     // IMMEDIATE takes the write lock at BEGIN, so a second connection waits (busy_timeout)
     // instead of failing with SQLITE_BUSY when it upgrades a read lock.
     return this.#run('rotate', () => this.#sql.rotate.immediate(parentHash, row, rotatedAt.getTime()));
@@ -249,18 +220,7 @@ export class SqliteRefreshTokenStore implements RefreshTokenStore {
    */
   async listFamilies(userId: string, now: Date): Promise<FamilySummary[]> {
     const rows = this.#run('listFamilies', () => this.#sql.listFamilies.all({ userId, now: now.getTime() }));
-    return rows.map((row) => ({
-      familyId: row.family_id,
-      userId: row.user_id,
-      userIdentifier: row.user_identifier,
-      createdAt: new Date(row.first_created_at),
-      lastUsedAt: toDate(row.last_used_at),
-      validUntil: new Date(row.valid_until),
-      familyDeadline: toDate(row.family_deadline),
-      userAgent: row.user_agent,
-      ip: row.ip,
-      metadata: row.metadata,
-    }));
+    return rows.map((row) => fromFamilyRow(row, toDate));
   }
 
   /**
@@ -467,11 +427,8 @@ function prepareStatements(database: Database.Database, tableName: string): Stat
     `UPDATE ${t} SET rotated_at = ?, successor_hash = ?, last_used_at = ?
      WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL`,
   );
-  const insert = database.prepare<[TokenRow], void>(
-    `INSERT INTO ${t} (id, token_hash, user_id, user_identifier, family_id, generation, valid_until,
-       family_deadline, created_at, last_used_at, rotated_at, successor_hash, revoked_at, user_agent, ip, metadata)
-     VALUES (@id, @token_hash, @user_id, @user_identifier, @family_id, @generation, @valid_until,
-       @family_deadline, @created_at, @last_used_at, @rotated_at, @successor_hash, @revoked_at, @user_agent, @ip, @metadata)`,
+  const insert = database.prepare<[SqliteTokenRow], void>(
+    `INSERT INTO ${t} (${TOKEN_COLUMNS.join(', ')}) VALUES (${TOKEN_COLUMNS.map((column) => `@${column}`).join(', ')})`,
   );
   const blocklist = `"${tableName}_blocklist"`;
   const watermarks = `"${tableName}_watermarks"`;
@@ -500,12 +457,12 @@ function prepareStatements(database: Database.Database, tableName: string): Stat
     purgeRateLimits: database.prepare<[number], void>(`DELETE FROM ${rateLimits} WHERE reset_at <= ?`),
     purgeWatermarks: database.prepare<[number], void>(`DELETE FROM ${watermarks} WHERE revoked_before < ?`),
     insert,
-    findByHash: database.prepare<[string], TokenRow>(`SELECT * FROM ${t} WHERE token_hash = ?`),
+    findByHash: database.prepare<[string], SqliteTokenRow>(`SELECT * FROM ${t} WHERE token_hash = ?`),
     touch: database.prepare<[number, number, string], void>(
       `UPDATE ${t} SET valid_until = ?, last_used_at = ?
        WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL`,
     ),
-    rotate: database.transaction((parentHash: string, successor: TokenRow, rotatedAt: number): RotateOutcome => {
+    rotate: database.transaction((parentHash: string, successor: SqliteTokenRow, rotatedAt: number): RotateOutcome => {
       // The WHERE clause is the compare-and-set: of racing rotations only one finds the parent unrotated.
       if (markRotated.run(rotatedAt, successor.token_hash, rotatedAt, parentHash).changes !== 1) {
         return 'conflict';
@@ -524,7 +481,7 @@ function prepareStatements(database: Database.Database, tableName: string): Stat
     ),
     // One pass over the user's rows (user_id index) aggregates each family: its first creation,
     // its latest use and the generation of its live token; the join then fetches that token.
-    listFamilies: database.prepare<[{ userId: string; now: number }], FamilyRow>(
+    listFamilies: database.prepare<[{ userId: string; now: number }], FamilyRow<number>>(
       `SELECT cur.family_id, cur.user_id, cur.user_identifier, fam.first_created_at, fam.last_used_at,
               cur.valid_until, cur.family_deadline, cur.user_agent, cur.ip, cur.metadata
        FROM (
@@ -547,53 +504,11 @@ function prepareStatements(database: Database.Database, tableName: string): Stat
   };
 }
 
-function toRow(record: RefreshTokenRecord): TokenRow {
-  return {
-    id: record.id,
-    token_hash: record.tokenHash,
-    user_id: record.userId,
-    user_identifier: record.userIdentifier,
-    family_id: record.familyId,
-    generation: record.generation,
-    valid_until: record.validUntil.getTime(),
-    family_deadline: toMillis(record.familyDeadline),
-    created_at: record.createdAt.getTime(),
-    last_used_at: toMillis(record.lastUsedAt),
-    rotated_at: toMillis(record.rotatedAt),
-    successor_hash: record.successorHash,
-    revoked_at: toMillis(record.revokedAt),
-    user_agent: record.userAgent,
-    ip: record.ip,
-    metadata: record.metadata,
-  };
+function toMillis(date: Date): number {
+  return date.getTime();
 }
 
-function fromRow(row: TokenRow): RefreshTokenRecord {
-  return {
-    id: row.id,
-    tokenHash: row.token_hash,
-    userId: row.user_id,
-    userIdentifier: row.user_identifier,
-    familyId: row.family_id,
-    generation: row.generation,
-    validUntil: new Date(row.valid_until),
-    familyDeadline: toDate(row.family_deadline),
-    createdAt: new Date(row.created_at),
-    lastUsedAt: toDate(row.last_used_at),
-    rotatedAt: toDate(row.rotated_at),
-    successorHash: row.successor_hash,
-    revokedAt: toDate(row.revoked_at),
-    userAgent: row.user_agent,
-    ip: row.ip,
-    metadata: row.metadata,
-  };
-}
-
-function toMillis(date: Date | null): number | null {
-  return date === null ? null : date.getTime();
-}
-
-function toDate(millis: number | null): Date | null {
-  return millis === null ? null : new Date(millis);
+function toDate(millis: number): Date {
+  return new Date(millis);
 }
 

@@ -223,7 +223,7 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         expect(response.status).toBe(200);
         expect(entries.map((entry) => [entry.level, entry.fields.event, entry.message])).toEqual([['error', 'refresh', 'jwt-refresh listener failed']]);
         // The application's own error, message included, so its author can fix it.
-        expect(entries[0]?.fields.err).toEqual({ name: 'Error', message: 'listener bug' });
+        expect(entries[0]?.fields.error).toEqual({ name: 'Error', message: 'listener bug' });
         const next = body(response).refresh_token as string;
         expect((await t.store.findByHash(sha256(refresh)))?.successorHash).toBe(sha256(next));
         expect((await t.refresh(next)).status).toBe(200);

@@ -97,7 +97,7 @@ export function runHttpConformance(driver: HttpDriver): void {
         expect(response.status).toBe(200);
         expect(body(response).refresh_token).toMatch(HEX_128);
         expect(entries).toEqual([
-          { level: 'error', fields: { err: { name: 'Error', message: 'users table is read-only' } }, message: 'jwt-refresh password upgrade failed' },
+          { level: 'error', fields: { error: { name: 'Error', message: 'users table is read-only' } }, message: 'jwt-refresh password upgrade failed' },
         ]);
         expect(user.passwordHash).toBe(passwordHash);
       });
