@@ -21,8 +21,8 @@ import {
   mysqlMigrations,
 } from './mysql-migrations.js';
 import { rateLimitWindow } from './rate-limit-window.js';
-import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from './store.js';
 import { TOKEN_COLUMNS, fromFamilyRow, fromRow, insertValues, type FamilyRow, type TokenRow } from './record-codec.js';
+import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from './store.js';
 import { assertBatchSize } from './store-records.js';
 
 /** Options of {@link createMysqlStore}. Give exactly one of `url` and `pool`. */
@@ -540,29 +540,9 @@ export function createMysqlStore(options: MysqlStoreOptions): MysqlRefreshTokenS
   return new MysqlRefreshTokenStore(options);
 }
 
-interface Statements {
-  insert: string;
-  findByHash: string;
-  touch: string;
-  markRotated: string;
-  revoke: string;
-  revokeFamily: string;
-  revokeUser: string;
-  listFamilies: string;
-  deleteExpired: string;
-  count: string;
-  block: string;
-  isBlocked: string;
-  setRevokedBefore: string;
-  getRevokedBefore: string;
-  hitRateLimit: string;
-  readRateLimit: string;
-  purgeBlocklist: string;
-  purgeRateLimits: string;
-  purgeWatermarks: string;
-}
+type Statements = ReturnType<typeof statements>;
 
-function statements(tableName: string): Statements {
+function statements(tableName: string) {
   const t = `\`${tableName}\``;
   const blocklist = `\`${tableName}_blocklist\``;
   const watermarks = `\`${tableName}_watermarks\``;

@@ -17,8 +17,17 @@ import {
   qualified,
 } from './postgres-migrations.js';
 import { rateLimitWindow } from './rate-limit-window.js';
+import {
+  INSTANT_COLUMNS,
+  TOKEN_COLUMNS,
+  fromFamilyRow,
+  fromRow,
+  insertValues,
+  type FamilyRow,
+  type TokenColumn,
+  type TokenRow,
+} from './record-codec.js';
 import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from './store.js';
-import { INSTANT_COLUMNS, TOKEN_COLUMNS, fromFamilyRow, fromRow, insertValues, type FamilyRow, type TokenColumn, type TokenRow } from './record-codec.js';
 import { assertBatchSize } from './store-records.js';
 
 /** Options of {@link createPostgresStore}. Give exactly one of `url` and `pool`. */
@@ -64,24 +73,7 @@ type PostgresTokenRow = Omit<TokenRow<Numeric>, 'generation'> & { generation: Nu
 type Param = string | number | null;
 
 /** The SQL of every operation, built once for the store's schema and table. */
-interface Statements {
-  insert: string;
-  findByHash: string;
-  touch: string;
-  rotate: string;
-  revoke: string;
-  revokeFamily: string;
-  revokeUser: string;
-  listFamilies: string;
-  deleteExpired: string;
-  count: string;
-  block: string;
-  isBlocked: string;
-  setRevokedBefore: string;
-  getRevokedBefore: string;
-  hitRateLimit: string;
-  purgeExpiredState: string;
-}
+type Statements = ReturnType<typeof buildStatements>;
 
 const DEFAULT_TABLE_NAME = 'refresh_tokens';
 const DEFAULT_SCHEMA = 'public';
@@ -569,7 +561,7 @@ function columnType(column: TokenColumn): string {
   return column === 'generation' ? 'integer' : 'text';
 }
 
-function buildStatements(schema: string, tableName: string): Statements {
+function buildStatements(schema: string, tableName: string) {
   const t = qualified(schema, tableName);
   const blocklist = qualified(schema, `${tableName}_blocklist`);
   const watermarks = qualified(schema, `${tableName}_watermarks`);

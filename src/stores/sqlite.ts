@@ -13,8 +13,8 @@ import { ConfigError, StoreError } from '../errors.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { SQLITE_MIGRATIONS_TABLE, sqliteMigrations } from './sqlite-migrations.js';
 import { rateLimitWindow } from './rate-limit-window.js';
-import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from './store.js';
 import { TOKEN_COLUMNS, fromFamilyRow, fromRow, toRow, type FamilyRow, type TokenRow } from './record-codec.js';
+import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from './store.js';
 import { assertBatchSize } from './store-records.js';
 
 /** Options of {@link createSqliteStore}. Give exactly one of `filename` and `database`. */
