@@ -1,4 +1,6 @@
 import { claimsCarryUserId } from '../jwt/user-of-claims.js';
+import type { FamilySummary } from '../stores/store.js';
+import { familyWatermarkKey } from '../tokens/access-token-revocation.js';
 import type { OperatorContext } from './session-context.js';
 
 /**
@@ -17,18 +19,22 @@ import type { OperatorContext } from './session-context.js';
  */
 export async function revokeAllSessions(ctx: OperatorContext, userId: string): Promise<number> {
   const now = ctx.now();
-  const userKeys = await accessTokenUserKeys(ctx, userId, now);
+  const sessions = await ctx.store.listFamilies(userId, now);
+  const userKeys = await accessTokenUserKeys(ctx, userId, sessions);
   const count = await ctx.store.revokeUser(userId, now);
   const watermark = ctx.now();
   for (const key of userKeys) await ctx.store.setRevokedBefore(key, watermark);
+  // Each ended session's own watermark: it refuses that session's tokens signed in the
+  // watermark's second, which the user's watermark lets pass for sessions started right after.
+  for (const session of sessions) await ctx.store.setRevokedBefore(familyWatermarkKey(session.familyId), watermark);
   await ctx.events.emit('refreshTokenRevoked', { familyId: '*', userId, reason: 'logout', count });
   return count;
 }
 
 /** The values the user's access tokens carry to name their user. */
-async function accessTokenUserKeys(ctx: OperatorContext, userId: string, now: Date): Promise<Set<string>> {
+async function accessTokenUserKeys(ctx: OperatorContext, userId: string, sessions: FamilySummary[]): Promise<Set<string>> {
   if (claimsCarryUserId(ctx.config.jwt)) return new Set([userId]);
-  const keys = new Set((await ctx.store.listFamilies(userId, now)).map((family) => family.userIdentifier));
+  const keys = new Set(sessions.map((session) => session.userIdentifier));
   const user = await ctx.userProvider?.loadUserById(userId);
   if (user !== null && user !== undefined) keys.add(user.identifier);
   return keys;

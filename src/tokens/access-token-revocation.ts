@@ -2,6 +2,7 @@ import type { JwtRefreshConfig } from '../config/schema.js';
 import type { AccessTokenClaims } from '../jwt/build-claims.js';
 import type { RefreshTokenStore } from '../stores/store.js';
 import { userKeyOfClaims } from '../jwt/user-of-claims.js';
+import { toUnixSeconds } from '../lib/clock.js';
 
 /** The watermark key that ends a session's access tokens (their `sid` claim names the family). */
 export function familyWatermarkKey(familyId: string): string {
@@ -11,12 +12,16 @@ export function familyWatermarkKey(familyId: string): string {
 /**
  * Whether a verified access token was revoked since it was signed (SPEC §5,
  * beyond the bundle): its `jti` is on the blocklist (it was presented at a
- * logout), or it was issued before its user's "log out everywhere" watermark
- * or before its session (`sid`) was revoked.
+ * logout), or it was issued before its session (`sid`) was revoked, or before
+ * its user's "log out everywhere" watermark.
  *
- * The watermark is compared at whole seconds: `iat` has second precision, so
- * a token signed in the same second as the watermark cannot be told apart
- * from one signed just before it, and is refused too.
+ * Watermarks are compared at whole seconds, since `iat` has second precision:
+ * a token signed in the same second as its session's watermark cannot be told
+ * apart from one signed just before it, and is refused too. For the user's
+ * watermark a session token is judged by its session instead: "log out
+ * everywhere" sets the watermark of every session it ends, so a session
+ * started in the very second after it (the new login after a password change)
+ * keeps working, while every session it ended is refused.
  */
 export async function isAccessTokenRevoked(
   store: RefreshTokenStore,
@@ -26,15 +31,16 @@ export async function isAccessTokenRevoked(
 ): Promise<boolean> {
   if (typeof claims.jti === 'string' && (await store.isAccessTokenBlocked(claims.jti, now))) return true;
   const issuedAt = typeof claims.iat === 'number' ? claims.iat : 0;
+  const sessionId = typeof claims.sid === 'string' ? claims.sid : null;
   const userKey = userKeyOfClaims(claims, jwt);
-  if (userKey !== null && issuedBefore(issuedAt, await store.getRevokedBefore(userKey))) return true;
-  // A revoked session (logout, reuse, revocation endpoint) ends its access tokens too.
-  if (typeof claims.sid !== 'string') return false;
-  return issuedBefore(issuedAt, await store.getRevokedBefore(familyWatermarkKey(claims.sid)));
-}
-
-function issuedBefore(issuedAt: number, watermark: Date | null): boolean {
-  return watermark !== null && issuedAt <= Math.floor(watermark.getTime() / 1000);
+  if (userKey !== null) {
+    const watermark = await store.getRevokedBefore(userKey);
+    if (watermark !== null && (sessionId === null ? issuedAt <= toUnixSeconds(watermark) : issuedAt < toUnixSeconds(watermark))) return true;
+  }
+  // A revoked session (logout, reuse, revocation endpoint, log out everywhere) ends its access tokens too.
+  if (sessionId === null) return false;
+  const sessionWatermark = await store.getRevokedBefore(familyWatermarkKey(sessionId));
+  return sessionWatermark !== null && issuedAt <= toUnixSeconds(sessionWatermark);
 }
 
 /** Puts a verified access token on the blocklist until it expires anyway. */
