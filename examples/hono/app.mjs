@@ -19,10 +19,16 @@ const jwtRefresh = await createJwtRefresh({
 });
 const auth = createFetchHandler(jwtRefresh);
 
+// The client address feeds the rate limits. Hono's getConnInfo reads it where the runtime keeps it:
+// `import { getConnInfo } from 'hono/bun'` on Bun ('hono/deno' on Deno, 'hono/cloudflare-workers' on Workers;
+// '@hono/bun', '@hono/deno', ... from Hono 5), '@hono/node-server/conninfo' under @hono/node-server.
+// The bridge below hands Hono the Node request as `c.env.incoming`, as @hono/node-server does,
+// so this is that getConnInfo, in one line. Behind a proxy it is the proxy's address: set `trustProxy`.
+const getConnInfo = (c) => ({ remote: { address: c.env.incoming.socket.remoteAddress } });
+
 const app = new Hono();
 for (const { path } of jwtRefresh.routes) {
-  // The client address feeds the rate limits; the bridge below passes the Node request as `c.env.incoming`.
-  app.all(path, async (c) => (await auth.handle(c.req.raw, { clientIp: c.env.incoming.socket.remoteAddress })) ?? c.notFound());
+  app.all(path, async (c) => (await auth.handle(c.req.raw, { clientIp: getConnInfo(c).remote.address ?? null })) ?? c.notFound());
 }
 app.get('/api/me', async (c) => {
   const result = await auth.requireAuth(c.req.raw);

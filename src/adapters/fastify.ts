@@ -1,16 +1,24 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
+import { STATUS_CODES } from 'node:http';
 import type { JwtRefresh } from '../create-jwt-refresh.js';
-import { NotFoundError, PayloadTooLargeError } from '../errors.js';
+import { BadRequestError, JwtRefreshError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
 import { errorParts } from '../http/error-response.js';
-import type { ResponseParts } from '../http/response-parts.js';
+import { jsonParts, type ResponseParts } from '../http/response-parts.js';
 import type { AccessTokenClaims } from '../jwt/build-claims.js';
-import { toCoreRequest } from './node/node-request.js';
+import type { Logger } from '../logger.js';
+import { handleNodeRequest } from './node/handle-node-request.js';
 
 /** Options of the Fastify plugin. */
 export interface JwtRefreshFastifyOptions {
   /** The instance from `createJwtRefresh`. */
   jwtRefresh: JwtRefresh;
+  /**
+   * Fastify's own register option: the token routes are served under it
+   * (`/auth` + `/api/token/refresh`), after the prefix of the context the
+   * plugin is registered in. The guards are not affected.
+   */
+  prefix?: string;
 }
 
 declare module 'fastify' {
@@ -25,7 +33,52 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The verified access-token claims, set by `requireAuth`; null on unprotected routes. */
     auth: { claims: AccessTokenClaims } | null;
+    /**
+     * The verified access-token claims, where @fastify/jwt's `request.jwtVerify()`
+     * puts them: set by `requireAuth` / `requireRole`, null on unprotected routes.
+     */
+    user: AccessTokenClaims | null;
   }
+}
+
+/**
+ * Fastify's own refusals of a request (its lib/errors.js) that the core refuses
+ * too when it reads the body itself, as the catalogue error it raises.
+ */
+const CATALOGUE_ERROR_BY_FASTIFY_CODE = new Map<string, () => JwtRefreshError>([
+  ['FST_ERR_CTP_BODY_TOO_LARGE', () => new PayloadTooLargeError()],
+  // A Content-Type header that does not parse (`;`, `garbage/ÿ`): refused before any parser runs.
+  ['FST_ERR_CTP_INVALID_MEDIA_TYPE', () => new UnsupportedMediaTypeError()],
+  ['FST_ERR_CTP_INVALID_CONTENT_LENGTH', () => new BadRequestError('Request body size did not match Content-Length.')],
+  // RFC 10008 §2: a QUERY request must say what its body is.
+  ['FST_ERR_ROUTE_MISSING_CONTENT_TYPE', () => new BadRequestError('Missing Content-Type header.')],
+]);
+
+/** Headers a response's body decides, never an error's. */
+const BODY_HEADERS = new Set(['content-type', 'content-length']);
+
+/**
+ * The answer for an error raised on the token routes outside the core: by
+ * Fastify (body limits, a Content-Type it cannot parse, RFC 10008's QUERY
+ * rules) or by the app's hooks. A client error keeps its status and gets the
+ * core's JSON shape, with the catalogue's message where the core has one and
+ * the status's reason phrase otherwise (Fastify's message may quote the
+ * request); it is not logged, as the core's own client errors are not.
+ * Anything else is the generic 500, logged.
+ */
+function fastifyErrorParts(error: unknown, log: Logger): ResponseParts {
+  const { code, statusCode, headers } = (error ?? {}) as { code?: unknown; statusCode?: unknown; headers?: unknown };
+  const catalogued = typeof code === 'string' ? CATALOGUE_ERROR_BY_FASTIFY_CODE.get(code) : undefined;
+  if (catalogued !== undefined) return errorParts(catalogued());
+  if (error instanceof JwtRefreshError || typeof statusCode !== 'number' || statusCode < 400 || statusCode > 499) return errorParts(error, log);
+  // Fastify's default error handler sends an error's `headers` too (a rate limiter's Retry-After).
+  const errorHeaders: Record<string, string> = {};
+  if (typeof headers === 'object' && headers !== null) {
+    for (const [name, value] of Object.entries(headers)) {
+      if (typeof value === 'string' && !BODY_HEADERS.has(name.toLowerCase())) errorHeaders[name.toLowerCase()] = value;
+    }
+  }
+  return jsonParts(statusCode, { code: statusCode, message: STATUS_CODES[statusCode] ?? 'Client Error' }, errorHeaders);
 }
 
 function sendParts(reply: FastifyReply, parts: ResponseParts): FastifyReply {
@@ -44,6 +97,7 @@ async function jwtRefreshFastify(fastify: FastifyInstance, options: JwtRefreshFa
       try {
         const claims = await jwtRefresh.verifyAuthorization(request.headers.authorization, role === undefined ? {} : { role });
         request.auth = { claims };
+        request.user = claims;
       } catch (error) {
         sendParts(reply, errorParts(error, request.log));
       }
@@ -51,42 +105,53 @@ async function jwtRefreshFastify(fastify: FastifyInstance, options: JwtRefreshFa
 
   fastify.decorate('jwtRefresh', jwtRefresh);
   fastify.decorateRequest('auth', null);
+  // @fastify/jwt and @fastify/passport decorate `user` as well: whichever came first serves.
+  if (!fastify.hasRequestDecorator('user')) fastify.decorateRequest('user', null);
   fastify.decorate('requireAuth', guard());
   fastify.decorate('requireRole', (role: string) => guard(role));
 
   // The token routes live in their own encapsulated context: the raw body goes
   // to the core untouched (it decides JSON vs form vs garbage) without changing
-  // how the application's other routes parse bodies.
-  await fastify.register(async (routes) => {
-    routes.removeAllContentTypeParsers();
-    routes.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxBodyBytes }, (_request, body, done) => {
-      done(null, body);
-    });
-    routes.setErrorHandler(async (error: { code?: string; statusCode?: number }, request, reply) => {
-      const known = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? new PayloadTooLargeError() : error;
-      return sendParts(reply, errorParts(known, request.log));
-    });
-    for (const path of new Set(jwtRefresh.routes.map((route) => route.path))) {
-      // Every method, so the core can answer 405 with Allow for the wrong one.
-      routes.all(path, async (request, reply) => {
-        const parts = await jwtRefresh.handleToParts(toCoreRequest(request.method, request.url, request.headers), {
-          clientIp: request.ip,
-          body: request.body as Buffer | undefined,
-          log: request.log,
-        });
-        return sendParts(reply, parts ?? errorParts(new NotFoundError()));
+  // how the application's other routes parse bodies. fastify-plugin shares this
+  // plugin's context with its parent, where Fastify ignores `prefix`: the
+  // routes' own context applies it.
+  await fastify.register(
+    async (routes) => {
+      const basePath = routes.prefix;
+      routes.removeAllContentTypeParsers();
+      routes.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxBodyBytes }, (_request, body, done) => {
+        done(null, body);
       });
-    }
-  });
+      routes.setErrorHandler(async (error, request, reply) => sendParts(reply, fastifyErrorParts(error, request.log)));
+      for (const path of new Set(jwtRefresh.routes.map((route) => route.path))) {
+        // Every method Fastify routes, so the core can answer 405 with Allow for the wrong one.
+        routes.all(path, async (request, reply) => {
+          // The configured path, whatever prefix it is served under: the core matches its own paths.
+          const query = request.url.indexOf('?');
+          const url = query === -1 ? path : path + request.url.slice(query);
+          const parts = await handleNodeRequest(jwtRefresh, request.method, url, request.headers, {
+            clientIp: request.ip,
+            body: request.body as Buffer | undefined,
+            log: request.log,
+            basePath,
+          });
+          return sendParts(reply, parts ?? errorParts(new NotFoundError()));
+        });
+      }
+    },
+    { prefix: options.prefix },
+  );
 }
 
 /**
  * The Fastify 5 plugin: the login, refresh and invalidate routes of SPEC
- * §2/§3/§5, plus `fastify.requireAuth` / `fastify.requireRole(role)` guards.
+ * §2/§3/§5 (under register's `prefix`, if any), plus `fastify.requireAuth` /
+ * `fastify.requireRole(role)` guards, which set `request.auth.claims` and
+ * `request.user`.
  *
  * @example
- * await app.register(jwtRefreshPlugin, { jwtRefresh: await createJwtRefresh({ store, userProvider, jwt }) });
- * app.get('/api/me', { preHandler: app.requireAuth }, async (request) => request.auth?.claims);
+ * await app.register(jwtRefreshPlugin, { jwtRefresh: await createJwtRefresh({ store, userProvider, jwt }), prefix: '/auth' });
+ * app.get('/api/me', { preHandler: app.requireAuth }, async (request) => request.user);
  */
 export const jwtRefreshPlugin = fastifyPlugin(jwtRefreshFastify, { fastify: '5.x', name: 'jwt-refresh' });
 

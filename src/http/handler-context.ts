@@ -13,6 +13,8 @@ export interface RequestInfo {
   body?: Uint8Array | string;
   /** The request's logger (Fastify's `request.log`); the instance's logger otherwise. */
   log?: Logger;
+  /** The path prefix the host mounted the routes under (Express req.baseUrl, Fastify prefix). */
+  basePath?: string;
 }
 
 /** What the HTTP handlers need: the session use cases' context and the request-reading parts. */

@@ -4,8 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
-import { describe, expect, it } from 'vitest';
-import { CurrentUser, JwtAuthGuard, JwtRefreshModule, Roles } from '../../src/adapters/nest/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { CurrentUser, JwtAuthGuard, JwtRefreshModule, Roles, createJwtRefreshController } from '../../src/adapters/nest/index.js';
 import { createJwtRefresh } from '../../src/create-jwt-refresh.js';
 import { runHttpFeatureConformance } from '../conformance/http-features.suite.js';
 import { runHttpConformance } from '../conformance/http.suite.js';
@@ -51,6 +51,33 @@ describe('nest module', () => {
       const asAlice = await request('/v1/admin/username', { method: 'GET', headers: { authorization: `Bearer ${alice.token}` } });
       expect(asAlice.status).toBe(403);
       expect(asAlice.body).toEqual({ code: 403, message: 'Access Denied.' });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('nest controller', () => {
+  it("serves the token routes under the app's global prefix and hands the core that prefix as basePath", async () => {
+    const jwtRefresh = await createJwtRefresh((await testOptions()).options);
+    class AppModule {}
+    Module({
+      imports: [JwtRefreshModule.forRoot({ jwtRefresh, serveRoutes: false })],
+      controllers: [createJwtRefreshController(jwtRefresh.routes)],
+    })(AppModule);
+    const app = await NestFactory.create(AppModule, new ExpressAdapter(), { logger: false });
+    app.setGlobalPrefix('v1');
+    await app.listen(0, '127.0.0.1');
+    const handleToParts = vi.spyOn(jwtRefresh, 'handleToParts');
+    try {
+      const request = requestOverHttp(`http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`);
+      const credentials = { json: { username: 'alice', password: 'secret-password' } };
+      expect((await request('/v1/api/login_check', credentials)).status).toBe(200);
+      expect((await request('/v1/api/login_check/', credentials)).status).toBe(200);
+      expect(handleToParts.mock.calls.map(([coreRequest, info]) => [new URL(coreRequest.url).pathname, info?.basePath])).toEqual([
+        ['/api/login_check', '/v1'],
+        ['/api/login_check', '/v1'],
+      ]);
     } finally {
       await app.close();
     }

@@ -4,7 +4,7 @@ import type { JwtRefresh } from '../../create-jwt-refresh.js';
 import { NotFoundError } from '../../errors.js';
 import { errorParts } from '../../http/error-response.js';
 import type { ResponseParts } from '../../http/response-parts.js';
-import { toCoreRequest } from '../node/node-request.js';
+import { handleNodeRequest } from '../node/handle-node-request.js';
 import { bodyFromParsed, readNodeBody } from '../node/read-node-body.js';
 import { writeNodeParts } from '../node/write-node-response.js';
 import { JWT_REFRESH } from './tokens.js';
@@ -20,8 +20,9 @@ async function answerAt(jwtRefresh: JwtRefresh, path: string, req: ExpressReques
   try {
     const body = bodyFromParsed(req.body, req.headers['content-type'], req.headers['content-length']) ?? (await readNodeBody(req, jwtRefresh.config.maxBodyBytes));
     // The configured path, whatever prefix Nest serves the route under: the core matches its own paths.
-    const url = path + new URL(req.url ?? '/', 'http://localhost').search;
-    parts = await jwtRefresh.handleToParts(toCoreRequest(req.method ?? 'GET', url, req.headers), { clientIp: req.ip ?? null, body });
+    const { pathname, search } = new URL(req.url ?? '/', 'http://localhost');
+    const basePath = mountPrefix(pathname, path);
+    parts = await handleNodeRequest(jwtRefresh, req.method ?? 'GET', path + search, req.headers, { clientIp: req.ip ?? null, body, basePath });
   } catch (error) {
     parts = errorParts(error, jwtRefresh.logger);
   }
@@ -29,11 +30,22 @@ async function answerAt(jwtRefresh: JwtRefresh, path: string, req: ExpressReques
 }
 
 /**
+ * What Nest put before `path` in the requested `pathname` (its global prefix),
+ * Express having matched one to the other up to case and a trailing slash.
+ */
+function mountPrefix(pathname: string, path: string): string {
+  const matched = pathname.length > 1 && pathname.endsWith('/') && !path.endsWith('/') ? pathname.slice(0, -1) : pathname;
+  return matched.slice(0, Math.max(0, matched.length - path.length));
+}
+
+/**
  * A controller serving the jwt-refresh routes at `routes`' paths (every method,
  * so the core answers 405 with `Allow`), on the Express platform. For apps that
  * want the routes in Nest's router: the app's global prefix, guards (e.g. a
  * throttler on login) and interceptors apply to them, and tools that list
- * controllers see them. Its answers are the core's, written directly.
+ * controllers see them. Its answers are the core's, written directly; the
+ * global prefix reaches the core as `basePath`, for documents that list the
+ * routes as served.
  *
  * A class per call, as route paths are decorator metadata: build it from the
  * same config as the instance, and turn the module's own routes off.
