@@ -5,8 +5,13 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { jwtRefreshPlugin } from '../adapters/fastify.js';
 import { createScryptHasher } from '../auth/password-hasher.js';
 import { loadConfigFileWithWarnings } from '../config/load-config-file.js';
-import type { JwtRefreshConfigInput } from '../config/schema.js';
+import { parseConfig } from '../config/parse-config.js';
+import type { JwtRefreshConfig, JwtRefreshConfigInput } from '../config/schema.js';
 import { createJwtRefresh, type JwtRefresh } from '../create-jwt-refresh.js';
+import { openApiDocument } from '../http/openapi.js';
+import { accessTokenClaimsSchema } from '../http/openapi-schemas.js';
+import type { OperationDefinition } from '../http/route-definition.js';
+import { BEARER_REFUSED, HOST_REFUSED, openApiOperation } from '../http/routes.js';
 import type { Clock } from '../lib/clock.js';
 import { describeError } from '../logger.js';
 import { ensureKeysAndSecret, seedDemoUser } from './dev-material.js';
@@ -64,8 +69,11 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
   const users = openUsersFile(settings.USERS_FILE ?? join(dataDirectory, 'users.json'));
   await seedDemoUser(users, passwordHasher, production, warn);
 
+  // The server serves the OpenAPI document itself, so that it lists /api/me and /health too.
+  const documentPath = parseConfig(config).routes.openapi;
   const jwtRefresh = await createJwtRefresh({
     ...config,
+    routes: { ...config.routes, openapi: null },
     store,
     userProvider: users,
     passwordHasher,
@@ -76,6 +84,10 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
   // Claims are per user: never cached by a browser or a proxy.
   app.get('/api/me', { preHandler: app.requireAuth }, async (request, reply) => reply.header('cache-control', 'no-store').send(request.auth?.claims));
   app.get('/health', async () => ({ status: 'ok' }));
+  if (documentPath !== null) {
+    const document = openApiDocument([...jwtRefresh.routes, ...serverOperations(jwtRefresh.config), openApiOperation(documentPath)]);
+    app.get(documentPath, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(document));
+  }
   // Fastify's own 404 logs the full URL, query string (and any token in it) included.
   app.setNotFoundHandler(async (_request, reply) => reply.code(404).send({ code: 404, message: 'Not Found' }));
   // The routes outside the token plugin answer errors in the same shape, never Fastify's own
@@ -96,6 +108,38 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
   );
   app.addHook('onClose', async () => jwtRefresh.close());
   return { app, jwtRefresh };
+}
+
+/** The server's own routes, as its OpenAPI document lists them beside the library's. */
+function serverOperations(config: JwtRefreshConfig): OperationDefinition[] {
+  const tag = { name: 'server', description: 'Routes of the standalone server, not of the library.' };
+  const common = { tag, method: 'GET', parameters: [], requestBody: null } as const;
+  return [
+    {
+      ...common,
+      name: 'me',
+      path: '/api/me',
+      summary: 'The claims of my access token',
+      description: 'The verified claims of the Bearer token; a revoked token is refused. Never cached.',
+      bearer: 'required',
+      responses: { 200: { description: 'The claims', body: accessTokenClaimsSchema(config) }, 401: BEARER_REFUSED },
+    },
+    {
+      ...common,
+      name: 'health',
+      path: '/health',
+      summary: 'Liveness',
+      description: 'Answers while the server serves requests; the store is not checked.',
+      bearer: 'none',
+      responses: {
+        200: {
+          description: 'Up',
+          body: { name: 'Health', schema: { type: 'object', description: 'Liveness.', required: ['status'], properties: { status: { type: 'string', const: 'ok' } } } },
+        },
+        '4XX': HOST_REFUSED,
+      },
+    },
+  ];
 }
 
 /**
