@@ -1,9 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createPublicKey, createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
+import { MongoClient } from 'mongodb';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createScryptHasher } from '../src/auth/password-hasher.js';
@@ -17,6 +19,7 @@ import type { RefreshTokenRecord, RefreshTokenStore } from '../src/stores/store.
 import { generateRefreshToken } from '../src/tokens/generate-token.js';
 import { createTokenHasher } from '../src/tokens/hash-token.js';
 import { CLI, type CliResult, ensureBuilt, runCli } from './support/cli.js';
+import { startCongoServer } from './support/congo-server.js';
 
 /**
  * The operator CLI as operators meet it (SPEC §10): the built `jwt-refresh`
@@ -83,6 +86,15 @@ function tokenRecord(token: string, overrides: Partial<RefreshTokenRecord> = {})
   };
 }
 
+/** `clear`'s stdout: the cutoff it announces first (ISO 8601, UTC), then the bundle's total line. */
+function clearReport(result: CliResult): { cutoff: string; total: string } {
+  const lines = result.stdout.split('\n');
+  expect(lines, result.stdout + result.stderr).toHaveLength(3);
+  const cutoff = /^Deleting refresh tokens whose validity ended before (\S+)$/.exec(lines[0] ?? '')?.[1];
+  expect(cutoff, result.stdout).toBeDefined();
+  return { cutoff: cutoff ?? '', total: lines[1] ?? '' };
+}
+
 /** Inserts a token valid until `validUntil` and answers its plain value. */
 async function seed(store: RefreshTokenStore, overrides: Partial<RefreshTokenRecord> = {}): Promise<string> {
   const token = generateRefreshToken();
@@ -96,14 +108,16 @@ interface StoreUnderTest {
   store: RefreshTokenStore;
   /** Rows of a companion table (`blocklist`, `watermarks`, `rate_limits`) read directly. */
   countCompanion(suffix: string): Promise<number>;
+  /** Whether the database holds a table of this name, read directly. */
+  hasTable(name: string): Promise<boolean>;
 }
 
 interface Backend {
   name: string;
   /** A fresh, migrated store (new file or new table) for one case. */
   create(): Promise<StoreUnderTest>;
-  /** A store location nothing has migrated yet, for `migrate`. */
-  unmigrated(): { args: string[] };
+  /** A store location nothing has migrated yet, for `migrate`; `exists` tells whether anything was created there. */
+  unmigrated(): { args: string[]; exists(): Promise<boolean> };
   expectedMigrations: number[];
 }
 
@@ -121,11 +135,19 @@ const sqliteBackend: Backend = {
       async countCompanion(suffix) {
         return store.database.prepare(`SELECT COUNT(*) FROM "cli_tokens_${suffix}"`).pluck().get() as number;
       },
+      async hasTable(name) {
+        return store.database.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).pluck().get(name) !== undefined;
+      },
     };
   },
   unmigrated() {
     sqliteCounter += 1;
-    return { args: ['--database-url', `sqlite:${join(scratch, `fresh-${sqliteCounter}.db`)}`] };
+    // In a directory of its own, so a command that created anything (file or directory) would show.
+    const directory = join(scratch, `fresh-${sqliteCounter}`);
+    return {
+      args: ['--database-url', `sqlite:${join(directory, 'tokens.db')}`],
+      exists: async () => existsSync(directory),
+    };
   },
   expectedMigrations: sqliteMigrations.map((migration) => migration.version),
 };
@@ -161,13 +183,23 @@ const postgresBackend: Backend = {
         const result = await store.pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${tableName}_${suffix}"`);
         return Number(result.rows[0]?.n);
       },
+      hasTable: (name) => postgresHasTable(store.pool, name),
     };
   },
   unmigrated() {
-    return { args: ['--database-url', POSTGRES_URL, '--table', postgresTable()] };
+    const tableName = postgresTable();
+    return {
+      args: ['--database-url', POSTGRES_URL, '--table', tableName],
+      exists: async () => postgresHasTable(admin!, tableName),
+    };
   },
   expectedMigrations: postgresMigrations.map((migration) => migration.version),
 };
+
+async function postgresHasTable(pool: pg.Pool, name: string): Promise<boolean> {
+  const result = await pool.query(`SELECT 1 WHERE to_regclass($1) IS NOT NULL`, [`public."${name}"`]);
+  return result.rowCount === 1;
+}
 
 /** Stores the test opened itself, closed after each case. */
 const opened: RefreshTokenStore[] = [];
@@ -224,14 +256,16 @@ describe.each([sqliteBackend, postgresBackend])('jwt-refresh against $name', (ba
 
       // 10 rows in batches of 3: 3 + 3 + 3 + 1, then an empty one.
       const result = await cli(['clear', '--batch-size', '3', ...args]);
-      expect(result).toMatchObject({ status: 0, stdout: 'Revoked 10 invalid token(s)\n', stderr: '' });
+      expect(result).toMatchObject({ status: 0, stderr: '' });
+      expect(clearReport(result).total).toBe('Revoked 10 invalid token(s)');
       expect(await store.count()).toBe(4);
       for (const token of live) expect(await store.findByHash(hashToken(token))).not.toBeNull();
       expect(await countCompanion('blocklist')).toBe(1);
       expect(await store.isAccessTokenBlocked('live-jti', new Date())).toBe(true);
 
       const again = await cli(['clear', ...args]);
-      expect(again).toMatchObject({ status: 0, stdout: 'Revoked 0 invalid token(s)\n' });
+      expect(again.status).toBe(0);
+      expect(clearReport(again).total).toBe('Revoked 0 invalid token(s)');
     });
 
     it('deletes the watermarks older than jwt.tokenTtl + jwt.clockSkew, which no valid access token predates', async () => {
@@ -245,7 +279,9 @@ describe.each([sqliteBackend, postgresBackend])('jwt-refresh against $name', (ba
       await store.setRevokedBefore('family:f-10.5m', minutes(10.5));
 
       // The defaults, tokenTtl 3600 s and clockSkew 0: an hour-old watermark refuses nothing any more.
-      expect(await cli(['clear', ...args])).toMatchObject({ status: 0, stdout: 'Revoked 0 invalid token(s)\n', stderr: '' });
+      const first = await cli(['clear', ...args]);
+      expect(first).toMatchObject({ status: 0, stderr: '' });
+      expect(clearReport(first).total).toBe('Revoked 0 invalid token(s)');
       expect(await store.getRevokedBefore('u-120m')).toBeNull();
       expect(await store.getRevokedBefore('family:f-61m')).toBeNull();
       expect(await countCompanion('watermarks')).toBe(3);
@@ -276,16 +312,57 @@ describe.each([sqliteBackend, postgresBackend])('jwt-refresh against $name', (ba
       };
 
       // The child runs with TZ=UTC, so zone-less dates are UTC here.
-      expect((await cli(['clear', '2015-08-08', ...args])).stdout).toBe('Revoked 1 invalid token(s)\n');
+      // The resolved cutoff is printed first, in UTC.
+      expect(clearReport(await cli(['clear', '2015-08-08', ...args]))).toEqual({ cutoff: '2015-08-08T00:00:00.000Z', total: 'Revoked 1 invalid token(s)' });
       expect(await left()).toEqual(['aug8Morning', 'aug8Noon', 'twoDaysAgo', 'anHourAgo', 'live']);
-      expect((await cli(['clear', '2015-08-08 10:00:00', ...args])).stdout).toBe('Revoked 1 invalid token(s)\n');
-      expect((await cli(['clear', '2015-08-08T10:30:00+00:00', ...args])).stdout).toBe('Revoked 0 invalid token(s)\n');
+      expect(clearReport(await cli(['clear', '2015-08-08 10:00:00', ...args]))).toEqual({ cutoff: '2015-08-08T10:00:00.000Z', total: 'Revoked 1 invalid token(s)' });
+      expect(clearReport(await cli(['clear', '2015-08-08T12:30:00+02:00', ...args]))).toEqual({ cutoff: '2015-08-08T10:30:00.000Z', total: 'Revoked 0 invalid token(s)' });
       // Unquoted, as an operator types it: the words are one date.
       const relative = await cli(['clear', '-1', 'day', '--batch-size', '1', ...args]);
-      expect(relative).toMatchObject({ status: 0, stdout: 'Revoked 2 invalid token(s)\n' });
+      expect(relative.status).toBe(0);
+      expect(clearReport(relative).total).toBe('Revoked 2 invalid token(s)');
+      expect(Math.abs(Date.parse(clearReport(relative).cutoff) - (Date.now() - DAY))).toBeLessThan(30_000);
       expect(await left()).toEqual(['anHourAgo', 'live']);
-      expect((await cli(['clear', 'now', ...args])).stdout).toBe('Revoked 1 invalid token(s)\n');
+      expect(clearReport(await cli(['clear', 'now', ...args])).total).toBe('Revoked 1 invalid token(s)');
       expect(await left()).toEqual(['live']);
+    });
+
+    it('--dry-run shows the cutoff and deletes nothing, blocklist entries included', async () => {
+      const { args, store, countCompanion } = await backend.create();
+      const now = Date.now();
+      for (let i = 0; i < 3; i += 1) await seed(store, { validUntil: new Date(now - 2 * DAY) });
+      await seed(store, { validUntil: new Date(now + HOUR) });
+      await store.blockAccessToken('expired-jti', new Date(now - HOUR));
+
+      const result = await cli(['clear', '--dry-run', '2015-08-08', ...args]);
+      expect(result).toMatchObject({ status: 0, stderr: '' });
+      expect(result.stdout).toBe(
+        'Dry run: would delete refresh tokens whose validity ended before 2015-08-08T00:00:00.000Z\n' +
+          'Dry run: nothing deleted; the store holds 4 refresh token(s) in all, expired or not (a dry run cannot count those past the cutoff)\n',
+      );
+      expect((await cli(['clear', '--dry-run', ...args])).status).toBe(0);
+      expect(await store.count()).toBe(4);
+      expect(await countCompanion('blocklist')).toBe(1);
+    });
+
+    it('warns on stderr when the cutoff is in the future, then deletes the tokens that expire before it', async () => {
+      const { args, store } = await backend.create();
+      const now = Date.now();
+      await seed(store, { validUntil: new Date(now + HOUR) });
+      const later = await seed(store, { validUntil: new Date(now + 3 * HOUR) });
+
+      const result = await cli(['clear', '+2', 'hours', ...args]);
+      expect(result.status).toBe(0);
+      expect(result.stderr).toMatch(/^jwt-refresh: warning: the cutoff \S+ is in the future: refresh tokens still valid until then are deleted\n$/);
+      const { cutoff, total } = clearReport(result);
+      expect(Math.abs(Date.parse(cutoff) - (now + 2 * HOUR))).toBeLessThan(30_000);
+      expect(total).toBe('Revoked 1 invalid token(s)');
+      expect(await store.count()).toBe(1);
+      expect(await store.findByHash(hashToken(later))).not.toBeNull();
+
+      const dryRun = await cli(['clear', '--dry-run', 'tomorrow', ...args]);
+      expect(dryRun.stderr).toContain('is in the future');
+      expect(await store.count()).toBe(1);
     });
 
     it('refuses a bad date or batch size with exit 2 and touches nothing', async () => {
@@ -467,7 +544,36 @@ describe.each([sqliteBackend, postgresBackend])('jwt-refresh against $name', (ba
       const second = await cli(['migrate', ...args]);
       expect(second).toMatchObject({ status: 0, stdout: 'Schema is up to date\n' });
       // The schema works: another command runs on it.
-      expect(await cli(['clear', ...args])).toMatchObject({ status: 0, stdout: 'Revoked 0 invalid token(s)\n' });
+      const cleared = await cli(['clear', ...args]);
+      expect(cleared.status).toBe(0);
+      expect(clearReport(cleared).total).toBe('Revoked 0 invalid token(s)');
+    });
+  });
+
+  describe('a store that was never migrated', () => {
+    const commands = [['clear'], ['clear', '--dry-run'], ['revoke', 'some-token'], ['revoke', '--user', 'u1'], ['revoke', '--family', 'f1'], ['sessions', '--user', 'u1']];
+
+    it('is refused by clear, revoke and sessions (exit 1, one line naming `jwt-refresh migrate`), which create nothing', async () => {
+      const { args, exists } = backend.unmigrated();
+      for (const command of commands) {
+        const result = await cli([...command, ...args]);
+        expect(result, command.join(' ')).toMatchObject({ status: 1, stdout: '' });
+        expect(result.stderr).toMatch(/^jwt-refresh: .*(does not exist|has no table).*jwt-refresh migrate.*\n$/);
+      }
+      expect(await exists()).toBe(false);
+    });
+
+    it('is refused for a mistyped --table, which is not created', async () => {
+      const { args, hasTable } = await backend.create();
+      // A fresh name (registered for clean-up) on PostgreSQL, whose tables outlive the case.
+      const typo = [...args.slice(0, -1), backend === postgresBackend ? postgresTable() : 'cli_tokns'];
+      for (const command of commands) {
+        const result = await cli([...command, ...typo]);
+        expect(result, command.join(' ')).toMatchObject({ status: 1, stdout: '' });
+        expect(result.stderr).toMatch(/^jwt-refresh: the store has no table "\w+"; `jwt-refresh migrate --table \w+` creates it\n$/);
+      }
+      expect(await hasTable(typo.at(-1)!)).toBe(false);
+      expect(await hasTable(args.at(-1)!)).toBe(true);
     });
   });
 });
@@ -674,6 +780,177 @@ describe('usage errors', () => {
     for (const command of ['serve', 'keys', 'token', 'clear', 'revoke', 'sessions', 'migrate', 'hash-password']) {
       expect(result.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
     }
+  });
+});
+
+describe('stores the read and revoke commands refuse', () => {
+  it('refuses the default ./var/jwt-refresh.db when it does not exist, creating no directory', async () => {
+    const cwd = mkdtempSync(join(scratch, 'nodb-'));
+    const result = await cli(['sessions', '--user', 'u1'], { cwd });
+    expect(result).toMatchObject({
+      status: 1,
+      stdout: '',
+      stderr: 'jwt-refresh: the database ./var/jwt-refresh.db does not exist; `jwt-refresh migrate` creates it\n',
+    });
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('refuses a SQLite table that lacks a shipped migration, applying none', async () => {
+    const filename = join(scratch, `outdated-${randomUUID()}.db`);
+    const store = createSqliteStore({ filename, tableName: 'cli_tokens' });
+    opened.push(store);
+    const args = ['--database-url', `sqlite:${filename}`, '--table', 'cli_tokens'];
+    const latest = sqliteMigrations.at(-1)!.version;
+    store.database.prepare('DELETE FROM jwt_refresh_migrations WHERE table_name = ? AND version = ?').run('cli_tokens', latest);
+    const result = await cli(['sessions', '--user', 'u1', ...args]);
+    expect(result).toMatchObject({
+      status: 1,
+      stderr: `jwt-refresh: the table "cli_tokens" lacks migration(s) ${latest}; run \`jwt-refresh migrate --table cli_tokens\` first\n`,
+    });
+    const versions = store.database.prepare('SELECT version FROM jwt_refresh_migrations WHERE table_name = ?').pluck().all('cli_tokens');
+    expect(versions).not.toContain(latest);
+  });
+
+  it('refuses a MariaDB table that was never migrated, creating nothing', async () => {
+    const url = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+    const table = `cli_${process.pid}_never`;
+    const result = await cli(['sessions', '--user', 'u1', '--database-url', url, '--table', table]);
+    const pool = mysql.createPool({ uri: url, connectionLimit: 1 });
+    try {
+      const [rows] = await pool.query<mysql.RowDataPacket[]>('SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?', [table]);
+      expect(rows).toHaveLength(0);
+    } finally {
+      await pool.query(`DROP TABLE IF EXISTS \`${table}\`, \`${table}_blocklist\`, \`${table}_watermarks\`, \`${table}_rate_limits\``);
+      await pool.end();
+    }
+    expect(result).toMatchObject({ status: 1, stdout: '', stderr: `jwt-refresh: the store has no table "${table}"; \`jwt-refresh migrate --table ${table}\` creates it\n` });
+  });
+});
+
+describe('a MongoDB collection the read and revoke commands refuse', () => {
+  it('is refused when never migrated, and not created (CongoServer)', async () => {
+    const congo = await startCongoServer();
+    const url = congo.url.replace('/?', '/cli_never?');
+    const client = new MongoClient(url);
+    try {
+      const result = await cli(['revoke', '--user', 'u1', '--database-url', url, '--table', 'never']);
+      expect(result).toMatchObject({ status: 1, stdout: '', stderr: 'jwt-refresh: the store has no collection "never"; `jwt-refresh migrate --table never` creates it\n' });
+      expect(await client.db('cli_never').listCollections({}, { nameOnly: true }).toArray()).toEqual([]);
+      expect((await cli(['migrate', '--database-url', url, '--table', 'never'])).status).toBe(0);
+      expect(await cli(['revoke', '--user', 'u1', '--database-url', url, '--table', 'never'])).toMatchObject({ status: 0, stdout: 'Revoked 0 refresh token(s) of user u1\n' });
+    } finally {
+      await client.close();
+      await congo.stop();
+    }
+  });
+});
+
+describe('with only jwt-refresh and its dependencies installed', () => {
+  // An installed package: a copy of dist/ and package.json whose node_modules holds the four
+  // dependencies and none of the optional peers (fastify, fastify-plugin, better-sqlite3, pg, mysql2, ioredis, mongodb).
+  let installed: string;
+  /** The package's dependencies: installed with it, so never in an install hint. */
+  let dependencies: string[];
+  const VERSION = '0.0.0-installed-test';
+
+  beforeAll(() => {
+    installed = join(mkdtempSync(join(scratch, 'installed-')), 'node_modules', 'jwt-refresh');
+    const root = join(CLI, '../../..');
+    cpSync(join(root, 'dist'), join(installed, 'dist'), { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(installed, 'package.json'), JSON.stringify({ ...manifest, version: VERSION }));
+    mkdirSync(join(installed, 'node_modules'));
+    dependencies = Object.keys(manifest.dependencies as Record<string, string>);
+    for (const dependency of dependencies) {
+      symlinkSync(join(root, 'node_modules', dependency), join(installed, 'node_modules', dependency));
+    }
+  });
+
+  /** Runs the installed copy's CLI (in `cwd`, else a fresh directory) with only PATH, TZ and `env`. */
+  async function bare(args: string[], env: Record<string, string> = {}, cwd = mkdtempSync(join(scratch, 'bare-'))): Promise<CliResult> {
+    const child = spawn(process.execPath, [join(installed, 'dist/cli/main.js'), ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', TZ: 'UTC', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    const result = { status, stdout, stderr };
+    outputs.push(result);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    return result;
+  }
+
+  it('runs --help, --version, keys generate, hash-password and token generate', async () => {
+    const help = await bare(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^ {2}serve\b/m);
+    expect(await bare(['--version'])).toMatchObject({ status: 0, stdout: `${VERSION}\n` });
+
+    const dir = mkdtempSync(join(scratch, 'bare-keys-'));
+    expect(await bare(['keys', 'generate', '--dir', dir])).toMatchObject({ status: 0, stderr: '' });
+    expect(readdirSync(dir).sort()).toEqual(['private.pem', 'public.pem']);
+    expect((await bare(['hash-password', '--password', 'pw'])).stdout).toMatch(/^\$scrypt\$/);
+    const token = await bare(['token', 'generate', 'alice'], { JWT_SECRET_KEY: join(dir, 'private.pem') });
+    expect(token).toMatchObject({ status: 0, stderr: '' });
+  });
+
+  it('stops serve with one line naming the packages to install (exit 2)', async () => {
+    // Fastify, its plugin helper unless the package depends on it, and the store's driver.
+    const server = ['fastify', 'fastify-plugin'].filter((name) => !dependencies.includes(name)).join(' ');
+    expect(await bare(['serve'])).toMatchObject({
+      status: 2,
+      stdout: '',
+      stderr: `jwt-refresh: serve needs the "fastify" package: npm install ${server} better-sqlite3\n`,
+    });
+    expect((await bare(['serve'], { DATABASE_URL: 'postgres://db.invalid/app' })).stderr).toBe(
+      `jwt-refresh: serve needs the "fastify" package: npm install ${server} pg\n`,
+    );
+  });
+
+  it.each([
+    ['postgres://postgres@127.0.0.1:1/test', 'pg'],
+    ['mariadb://root@127.0.0.1:1/test', 'mysql2'],
+    ['redis://127.0.0.1:1', 'ioredis'],
+    ['mongodb://127.0.0.1:1/test', 'mongodb'],
+    ['sqlite:./tokens.db', 'better-sqlite3'],
+  ])('names the driver of %s: npm install %s (exit 2), creating nothing', async (url, driver) => {
+    const cwd = mkdtempSync(join(scratch, 'bare-'));
+    const result = await bare(['migrate', '--database-url', url], {}, cwd);
+    expect(result).toMatchObject({ status: 2, stdout: '' });
+    expect(result.stderr).toMatch(new RegExp(`^jwt-refresh: the \\w+ store needs the "${driver}" package: npm install ${driver}\\n$`));
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+});
+
+describe('--version', () => {
+  it("prints the package's version", async () => {
+    const { version } = JSON.parse(readFileSync(join(CLI, '../../../package.json'), 'utf8')) as { version: string };
+    expect(await cli(['--version'])).toMatchObject({ status: 0, stdout: `${version}\n`, stderr: '' });
+  });
+});
+
+describe('config errors', () => {
+  it('reports every invalid option of the config file, with its path, the file and a suggestion for a typo', async () => {
+    const configPath = join(scratch, `typos-${randomUUID()}.yaml`);
+    writeFileSync(configPath, 'ttlUpdte: true\njwt:\n  algoritm: HS256\n  tokenTtl: -1\ncookie:\n  sameSite: sometimes\n');
+    const result = await cli(['sessions', '--user', 'u1', '--config', configPath]);
+    expect(result).toMatchObject({ status: 1, stdout: '' });
+    expect(result.stderr.split('\n')).toHaveLength(2);
+    expect(result.stderr).toMatch(new RegExp(`^jwt-refresh: Config file ${configPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+    expect(result.stderr).toContain('ttlUpdte: unknown option, did you mean ttlUpdate?');
+    expect(result.stderr).toContain('jwt.algoritm: unknown option, did you mean algorithm?');
+    expect(result.stderr).toContain('jwt.tokenTtl:');
+    expect(result.stderr).toContain('cookie.sameSite:');
+  });
+
+  it('names the errno of a missing key file once', async () => {
+    const result = await cli(['token', 'generate', 'alice'], { env: { JWT_SECRET_KEY: join(scratch, 'no-such-key.pem') } });
+    expect(result.status).toBe(1);
+    expect(result.stderr.match(/ENOENT/g)).toHaveLength(1);
   });
 });
 

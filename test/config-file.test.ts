@@ -57,9 +57,26 @@ describe('our own options', () => {
     expect(parseConfig(loadConfigFile(path))).toMatchObject({ ttl: 120, routes: { login: '/login', refresh: '/api/token/refresh' } });
   });
 
-  it('applies none of our defaults, and leaves validation to parseConfig', () => {
-    const path = file('.yaml', 'ttl: -5\nnotAnOption: 1\n');
-    expect(loadConfigFile(path)).toEqual({ ttl: -5, notAnOption: 1 });
+  it('applies none of our defaults', () => {
+    const path = file('.yaml', 'ttl: 60\njwt:\n  tokenTtl: 600\n');
+    expect(loadConfigFile(path)).toEqual({ ttl: 60, jwt: { tokenTtl: 600 } });
+  });
+
+  it('validates every option against the schema, naming the file, each path, and the option a typo meant', () => {
+    const path = file('.yaml', 'ttl: -5\nnotAnOption: 1\nsingelUse: true\njwt:\n  algorithm: XS256\n');
+    const error = configErrorOf(() => loadConfigFile(path));
+    expect(error.message.startsWith(`Config file ${path}: `)).toBe(true);
+    expect(error.message).toContain('ttl: ');
+    expect(error.message).toContain('notAnOption: unknown option;');
+    expect(error.message).toContain('singelUse: unknown option, did you mean singleUse?');
+    expect(error.message).toContain('jwt.algorithm: ');
+    expect(error.message).not.toContain('XS256');
+  });
+
+  it('names the paths under jwt_refresh as written', () => {
+    const error = configErrorOf(() => loadConfigFile(file('.yaml', 'jwt_refresh:\n  ttlUpdte: true\n  cookie: { sameSite: bogus }\n')));
+    expect(error.message).toContain('jwt_refresh.ttlUpdte: unknown option, did you mean ttlUpdate?');
+    expect(error.message).toContain('jwt_refresh.cookie.sameSite: ');
   });
 
   it('treats an empty YAML file as no options', () => {
@@ -166,11 +183,40 @@ gesdinet_jwt_refresh_token:
     expect(warnings.join('\n')).not.toContain('app.users');
   });
 
-  it('refuses an unknown key, naming its path', () => {
+  it('refuses an unknown key, naming its path and the bundle key it resembles', () => {
     const error = configErrorOf(() => loadConfigFile(file('.yaml', 'gesdinet_jwt_refresh_token:\n  tll: 60\n')));
-    expect(error.message).toContain('gesdinet_jwt_refresh_token.tll');
+    expect(error.message).toContain('gesdinet_jwt_refresh_token.tll is not an option of the gesdinet bundle, did you mean ttl?');
     const cookieError = configErrorOf(() => loadConfigFile(file('.yaml', 'gesdinet_jwt_refresh_token:\n  cookie:\n    samesite: lax\n')));
-    expect(cookieError.message).toContain('gesdinet_jwt_refresh_token.cookie.samesite');
+    expect(cookieError.message).toContain('gesdinet_jwt_refresh_token.cookie.samesite is not an option of the gesdinet bundle, did you mean same_site?');
+    const far = configErrorOf(() => loadConfigFile(file('.yaml', 'gesdinet_jwt_refresh_token:\n  frobnicate: 1\n')));
+    expect(far.message).not.toContain('did you mean');
+  });
+
+  it('reports every problem of the file at once', () => {
+    const path = file(
+      '.yaml',
+      [
+        'ttlUpdte: true',
+        'gesdinet_jwt_refresh_token:',
+        '  tll: 60',
+        '  cookie: { same_site: bogus }',
+        'lexik_jwt_authentication:',
+        '  toekn_ttl: 60',
+        '',
+      ].join('\n'),
+    );
+    const error = configErrorOf(() => loadConfigFile(path));
+    expect(error.message).toContain('gesdinet_jwt_refresh_token.tll is not an option');
+    expect(error.message).toContain('gesdinet_jwt_refresh_token.cookie.same_site: ');
+    expect(error.message).toContain('lexik_jwt_authentication.toekn_ttl is not an option of the Lexik bundle, did you mean token_ttl?');
+    expect(error.message).toContain('ttlUpdte: unknown option, did you mean ttlUpdate?');
+  });
+
+  it('reports a rule broken by bundle values under the bundle key that set it', () => {
+    const error = configErrorOf(() =>
+      loadConfigFile(file('.yaml', 'gesdinet_jwt_refresh_token:\n  cookie: { same_site: none, secure: false }\n')),
+    );
+    expect(error.message).toContain('gesdinet_jwt_refresh_token.cookie.same_site: "none" requires secure: true');
   });
 
   it('reports an invalid value under the bundle path', () => {
@@ -324,9 +370,11 @@ describe('lexik_jwt_authentication section', () => {
   });
 
   it('refuses a key the Lexik bundle does not have (a typo), naming it', () => {
-    expect(() => loadConfigFile(file('.yaml', 'lexik_jwt_authentication:\n  toekn_ttl: 60\n'))).toThrow('lexik_jwt_authentication.toekn_ttl');
+    expect(() => loadConfigFile(file('.yaml', 'lexik_jwt_authentication:\n  toekn_ttl: 60\n'))).toThrow(
+      'lexik_jwt_authentication.toekn_ttl is not an option of the Lexik bundle, did you mean token_ttl?',
+    );
     expect(() => loadConfigFile(file('.yaml', 'lexik_jwt_authentication:\n  encoder: { signature_algoritm: ES256 }\n'))).toThrow(
-      'lexik_jwt_authentication.encoder.signature_algoritm',
+      'lexik_jwt_authentication.encoder.signature_algoritm is not an option of the Lexik bundle, did you mean signature_algorithm?',
     );
   });
 

@@ -107,7 +107,32 @@ describe('parseConfig errors', () => {
   it('names an unknown key', () => {
     // @ts-expect-error: an unknown key is the point of the test
     const error = configErrorOf(() => parseConfig({ ttl_update: true }));
-    expect(error.message).toContain('ttl_update');
+    expect(error.message).toContain('ttl_update: unknown option, did you mean ttlUpdate?');
+  });
+
+  it('suggests the option a mistyped key was meant to be, among the keys of its own level', () => {
+    // Unknown keys are the point of the test, hence the cast.
+    const input = {
+      ttlUpdte: true,
+      jwt: { algoritm: 'HS256', verificationKeys: [{ kid: 'old', kye: 'secret' }] },
+      cookie: { same_site: 'lax' },
+      rateLimit: { windowSecs: 5 },
+    } as never;
+    const error = configErrorOf(() => parseConfig(input));
+    expect(error.message).toContain('ttlUpdte: unknown option, did you mean ttlUpdate?');
+    expect(error.message).toContain('jwt.algoritm: unknown option, did you mean algorithm?');
+    expect(error.message).toContain('jwt.verificationKeys.0.kye: unknown option, did you mean key?');
+    expect(error.message).toContain('cookie.same_site: unknown option, did you mean sameSite?');
+    expect(error.message).toContain('rateLimit.windowSecs: unknown option, did you mean windowSeconds?');
+    // Every problem is reported, not only the first: the missing `key` too.
+    expect(error.message).toContain('jwt.verificationKeys.0.key:');
+  });
+
+  it('suggests nothing for a key that resembles no option', () => {
+    // @ts-expect-error: an unknown key is the point of the test
+    const error = configErrorOf(() => parseConfig({ frobnicate: 1 }));
+    expect(error.message).toContain('frobnicate: unknown option');
+    expect(error.message).not.toContain('did you mean');
   });
 
   it('names an unknown key inside a section', () => {

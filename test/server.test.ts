@@ -1,11 +1,13 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, type RunningServer, spawnServer } from './support/spawn-server.js';
+import { ConfigError } from '../src/errors.js';
+import { ensureKeysAndSecret } from '../src/server/dev-material.js';
+import { CLI, freePort, type RunningServer, spawnServer } from './support/spawn-server.js';
 
 const PUBLIC_ONLY_PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
@@ -197,6 +199,69 @@ describe('standalone server', () => {
       second.process.kill('SIGTERM');
       await second.exited;
     }
+  });
+
+  it('refuses an invalid jwt.algorithm in the config file before it makes a development key, naming the file and the option', () => {
+    writeFileSync(join(cwd, 'bad-algorithm.yaml'), 'jwt:\n  algorithm: XS256\n');
+    const result = spawnSync(process.execPath, [CLI, 'serve'], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', PORT: '0', JWT_REFRESH_CONFIG: 'bad-algorithm.yaml' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^jwt-refresh: Config file bad-algorithm\.yaml: jwt\.algorithm: [^\n]+\n$/);
+    expect(existsSync(join(cwd, 'var'))).toBe(false);
+  });
+
+  it('validates the options before it makes development material from them', async () => {
+    const dataDirectory = join(cwd, 'var');
+    const error: unknown = await ensureKeysAndSecret({ jwt: { algorithm: 'XS256' as never } }, dataDirectory, false, () => {}).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain('jwt.algorithm');
+    expect(existsSync(dataDirectory)).toBe(false);
+  });
+
+  it('listens on --host and --port, which override HOST and PORT', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', String(port)], {
+      cwd,
+      // Neither is used: the options win, so even an invalid PORT does not stop the start.
+      env: { PATH: process.env.PATH ?? '', HOST: '0.0.0.0', PORT: 'eighty', LOG_LEVEL: 'silent' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      let healthy = false;
+      for (let attempt = 0; attempt < 200 && !healthy && child.exitCode === null; attempt += 1) {
+        healthy = await fetch(`http://127.0.0.1:${port}/health`).then((response) => response.ok, () => false);
+        if (!healthy) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(healthy).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it.each([
+    ['--port', 'eighty'],
+    ['--port', '0x1F90'],
+    ['--port', '65536'],
+    ['--host', ''],
+  ])('refuses serve %s %j as a usage error (exit 2)', (option, value) => {
+    const result = spawnSync(process.execPath, [CLI, 'serve', option, value], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`option '${option} `);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(cwd, 'var'))).toBe(false);
   });
 
   it.each([

@@ -19,6 +19,7 @@ const PROGRESS_INTERVAL_MS = 100;
 
 interface ClearOptions extends StoreOptions {
   batchSize: number;
+  dryRun: boolean;
 }
 
 /**
@@ -27,7 +28,11 @@ interface ClearOptions extends StoreOptions {
  * or `date`, in batches, then the expired blocklist entries and rate-limit
  * windows, and the "revoked before" watermarks older than `jwt.tokenTtl +
  * jwt.clockSkew` (no access token they could refuse is still valid).
- * Prints `Revoked N invalid token(s)`.
+ * Prints the cutoff it resolved (ISO 8601, UTC) first, warns on stderr when
+ * it is in the future (live tokens are deleted then), and ends with
+ * `Revoked N invalid token(s)`. `--dry-run` prints the cutoff and deletes
+ * nothing: the store port counts only all tokens, not those past a date, so
+ * the dry run shows that total and says so rather than guess.
  */
 export function registerClear(program: Command): void {
   addStoreOptions(
@@ -42,6 +47,7 @@ export function registerClear(program: Command): void {
         parseBatchSize,
         DEFAULT_CLEAR_BATCH_SIZE,
       )
+      .option('--dry-run', 'print the cutoff and delete nothing', false)
       // "-1 day" starts with a dash: without this commander would take it for an unknown option.
       // Real unknown options are still refused in the action.
       .allowUnknownOption(),
@@ -61,15 +67,35 @@ export function registerClear(program: Command): void {
       );
     }
     const settings = resolveCliSettings(options, process.env);
-    const cleared = await withStore(settings, options, (store) =>
-      clearWithProgress(operatorContext(settings.config, store), before, options.batchSize),
-    );
+    const cutoff = before.toISOString();
+    if (options.dryRun) {
+      // Opened all the same: the dry run checks that the store exists, is migrated and answers.
+      const total = await withStore(settings, options, (store) => store.count());
+      process.stdout.write(`Dry run: would delete refresh tokens whose validity ended before ${cutoff}\n`);
+      warnIfFuture(before, now, 'would be deleted');
+      process.stdout.write(
+        `Dry run: nothing deleted; the store holds ${total} refresh token(s) in all, expired or not (a dry run cannot count those past the cutoff)\n`,
+      );
+      return;
+    }
+    const cleared = await withStore(settings, options, async (store) => {
+      process.stdout.write(`Deleting refresh tokens whose validity ended before ${cutoff}\n`);
+      warnIfFuture(before, now, 'are deleted');
+      return clearWithProgress(operatorContext(settings.config, store), before, options.batchSize);
+    });
     process.stdout.write(`Revoked ${cleared.deleted} invalid token(s)\n`);
     if (cleared.interrupted) {
       process.stderr.write('jwt-refresh: interrupted; run clear again to delete the rest\n');
       process.exitCode = 130;
     }
   });
+}
+
+/** A cutoff after now deletes tokens that are still valid, ending their sessions: say so, on stderr. */
+function warnIfFuture(before: Date, now: Date, consequence: string): void {
+  if (before <= now) return;
+  const cutoff = before.toISOString();
+  process.stderr.write(`jwt-refresh: warning: the cutoff ${cutoff} is in the future: refresh tokens still valid until then ${consequence}\n`);
 }
 
 function parseBatchSize(value: string): number {

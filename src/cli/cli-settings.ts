@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { loadConfigFileWithWarnings } from '../config/load-config-file.js';
@@ -7,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import { openStore, sqliteFilename } from '../server/open-store.js';
 import { readServerSettings } from '../server/server-settings.js';
 import type { RefreshTokenStore } from '../stores/store.js';
+import { assertSchemaReady, migrateHint } from './store-schema.js';
 
 /**
  * What the CLI commands share: where the config and the store come from,
@@ -124,42 +126,45 @@ export function dataDirectoryOf(databaseUrl: string): string {
   return dirname(sqliteFilename(databaseUrl));
 }
 
+/** How {@link withStore} treats a store's schema. */
+export interface WithStoreOptions {
+  /** `--table`: the token table (collection for MongoDB). */
+  table?: string;
+  /**
+   * `migrate` opens the store as it is, a SQLite file included, for the command
+   * to migrate. Without it the store must exist with its schema up to date: a
+   * missing SQLite file, a missing table or a pending migration is refused
+   * before anything is written, and nothing is created or migrated.
+   */
+  migrate?: boolean;
+}
+
 /**
  * Opens the store of `settings`, runs `work` on it and closes it, whatever
- * `work` did. With `migrate: false` the store is opened without migrating,
- * so `store.migrate()` reports the versions it applies (the SQLite store
- * otherwise migrates as it opens; the others migrate on first use).
+ * `work` did. The store is always opened with the stores' `migrate: false`:
+ * only `jwt-refresh migrate` (with `{ migrate: true }`, calling
+ * `store.migrate()`, which reports the versions it applies) and the server
+ * create or upgrade a schema.
+ *
+ * @throws ConfigError when the store does not exist or lacks its schema (see {@link WithStoreOptions.migrate})
  *
  * @example
  * const total = await withStore(settings, { table: 'tokens' }, (store) => store.count());
  */
-export async function withStore<T>(
-  settings: CliSettings,
-  options: { table?: string; migrate?: boolean },
-  work: (store: RefreshTokenStore) => Promise<T>,
-): Promise<T> {
-  const store = await openCliStore(settings.databaseUrl, options);
+export async function withStore<T>(settings: CliSettings, options: WithStoreOptions, work: (store: RefreshTokenStore) => Promise<T>): Promise<T> {
+  const { databaseUrl } = settings;
+  if (options.migrate !== true && /^sqlite:/i.test(databaseUrl)) {
+    // Checked before opening: opening a SQLite file creates it, and its directories.
+    const filename = sqliteFilename(databaseUrl);
+    if (filename !== '' && filename !== ':memory:' && !existsSync(filename)) {
+      throw new ConfigError(`the database ${filename} does not exist; ${migrateHint(options.table)} creates it`);
+    }
+  }
+  const { store, kind } = await openStore(databaseUrl, { ...(options.table === undefined ? {} : { tableName: options.table }), migrate: false });
   try {
+    if (options.migrate !== true) await assertSchemaReady(store, kind, options.table);
     return await work(store);
   } finally {
     await store.close();
   }
-}
-
-async function openCliStore(databaseUrl: string, options: { table?: string; migrate?: boolean }): Promise<RefreshTokenStore> {
-  const tableName = options.table === undefined ? {} : { tableName: options.table };
-  if (options.migrate === false && /^sqlite:/i.test(databaseUrl)) {
-    // openStore has no `migrate` switch, and only the SQLite store migrates in its constructor.
-    const filename = sqliteFilename(databaseUrl);
-    if (filename === '') throw new ConfigError('DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./var/jwt-refresh.db');
-    let sqlite: typeof import('../stores/sqlite.js');
-    try {
-      sqlite = await import('../stores/sqlite.js');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-      throw new ConfigError('DATABASE_URL: this store needs the "better-sqlite3" package: npm install better-sqlite3');
-    }
-    return sqlite.createSqliteStore({ filename, migrate: false, ...tableName });
-  }
-  return (await openStore(databaseUrl, tableName)).store;
 }

@@ -3,6 +3,8 @@ import { dirname, extname, resolve as resolvePath } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { closestKey } from './did-you-mean.js';
+import { configProblems } from './parse-config.js';
 import { configSchema, cookieSchema, jwtSchema, type JwtRefreshConfigInput } from './schema.js';
 
 /**
@@ -20,6 +22,11 @@ import { configSchema, cookieSchema, jwtSchema, type JwtRefreshConfigInput } fro
  * Bundle keys carry the bundle's meaning and defaults. An option set both by
  * our own keys and by a bundle key (or by two bundle keys) to different values
  * is an error naming both paths: neither silently wins.
+ *
+ * Every value is validated against the options schema here, before anything
+ * uses it, and every problem of the file is reported at once, each under the
+ * path the file wrote it at; a mistyped key comes with the key of its level it
+ * resembles (`ttlUpdte: unknown option, did you mean ttlUpdate?`).
  *
  * In the bundle sections, Symfony's `%kernel.project_dir%` (taken to be the
  * config file's directory), `%env(NAME)%` (with the `resolve:`, `int:`, `bool:`
@@ -142,6 +149,14 @@ const LEXIK_UNMAPPED = new Set([
   'access_token_verification',
 ]);
 
+/** Every key of each bundle section, for "did you mean" on a typo. */
+const GESDINET_KEYS = [...GESDINET_OPTIONS.keys(), 'cookie', ...GESDINET_IGNORED.keys()];
+const LEXIK_KEYS = [...LEXIK_OPTIONS.keys(), 'encoder', ...LEXIK_UNMAPPED];
+const LEXIK_ENCODER_KEYS = [
+  ...LEXIK_ENCODER_OPTIONS.keys(),
+  ...[...LEXIK_HINTS.keys()].filter((key) => key.startsWith('encoder.')).map((key) => key.slice('encoder.'.length)),
+];
+
 /** Lexik's default when its section is present (its `encoder.signature_algorithm`); ours is ES256. */
 const LEXIK_DEFAULT_ALGORITHM = 'RS256';
 
@@ -161,7 +176,14 @@ interface Context {
   /** The bundles' defaults; our own keys override them silently. */
   defaults: Assignment[];
   warnings: string[];
+  /** Problems found so far, each naming its path; reported together at the end. */
+  problems: string[];
+  /** The bundle key each option written from a bundle came from (by dotted option path), to name it in problems. */
+  written: Map<string, string>;
 }
+
+/** A problem with one option, thrown by the helpers that read a value and caught per option. */
+class OptionProblem extends Error {}
 
 type Mapping = Record<string, unknown>;
 
@@ -169,17 +191,30 @@ function isMapping(value: unknown): value is Mapping {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A problem that stops the reading at once: the file cannot be read, parsed or understood as a whole. */
 function fail(ctx: Pick<Context, 'file'>, message: string): never {
   throw new ConfigError(`Config file ${ctx.file}: ${message}`);
+}
+
+/** A problem with one key; reading goes on so every problem of the file is reported together. */
+function report(ctx: Context, message: string): void {
+  ctx.problems.push(message);
+}
+
+/** `, did you mean X?` when `key` resembles one of `known`, else nothing. */
+function suggestion(key: string, known: Iterable<string>): string {
+  const closest = closestKey(key, known);
+  return closest === null ? '' : `, did you mean ${closest}?`;
 }
 
 /**
  * Loads a config file and reports the bundle keys it ignored.
  *
- * @throws ConfigError naming the file (and the key, when one is at fault) when
- *   the extension is not supported, the file cannot be read or parsed, a bundle
- *   key is unknown or invalid, an `%env()%` variable is missing, or two keys
- *   set one option to different values. Messages never quote the file's content.
+ * @throws ConfigError naming the file and, when keys are at fault, every one
+ *   of them with what is wrong: the extension is not supported, the file
+ *   cannot be read or parsed, a key is unknown (with the known key it
+ *   resembles) or its value invalid, an `%env()%` variable is missing, or two
+ *   keys set one option to different values. Messages never quote the file's content.
  *
  * @example
  * const { config, warnings } = loadConfigFileWithWarnings('config/jwt-refresh.yaml');
@@ -194,6 +229,8 @@ export function loadConfigFileWithWarnings(path: string, options: LoadConfigFile
     explicit: [],
     defaults: [],
     warnings: [],
+    problems: [],
+    written: new Map(),
   };
 
   const document = readDocument(ctx);
@@ -216,8 +253,25 @@ export function loadConfigFileWithWarnings(path: string, options: LoadConfigFile
   if (lexik !== undefined) readLexik(ctx, sectionMapping(ctx, lexik, LEXIK));
 
   const config = merge(ctx, own, ownPrefix);
-  // parseConfig validates the whole shape; the cast only names what it will check.
+  validate(ctx, config, ownPrefix);
+  if (ctx.problems.length > 0) fail(ctx, ctx.problems.join('; '));
+  // Validated above; the defaults are applied by parseConfig, after the environment's overrides.
   return { config: config as JwtRefreshConfigInput, warnings: ctx.warnings };
+}
+
+/**
+ * Checks the merged options against the schema, so an invalid value stops
+ * here, named with this file, before the server or the CLI reads it. A
+ * problem at an option a bundle key set is named by that key.
+ */
+function validate(ctx: Context, config: Mapping, ownPrefix: string): void {
+  const result = configSchema.safeParse(config);
+  if (result.success) return;
+  for (const { path, message } of configProblems(result.error.issues)) {
+    const key = path.map(String).join('.');
+    const source = ctx.written.get(key) ?? `${ownPrefix}${key === '' ? '(root)' : key}`;
+    report(ctx, `${source}: ${message}`);
+  }
 }
 
 /**
@@ -292,10 +346,13 @@ function parseYaml(ctx: Context, text: string): unknown {
   }
 }
 
-/** Symfony treats `section: ~` as an empty section. */
+/** Symfony treats `section: ~` as an empty section. Anything else but a mapping is reported, and read as empty. */
 function sectionMapping(ctx: Context, value: unknown, path: string): Mapping {
   if (value === null) return {};
-  if (!isMapping(value)) fail(ctx, `${path} must be a mapping`);
+  if (!isMapping(value)) {
+    report(ctx, `${path} must be a mapping`);
+    return {};
+  }
   return value;
 }
 
@@ -309,8 +366,11 @@ function readGesdinet(ctx: Context, section: Mapping): void {
       readGesdinetCookie(ctx, value, source);
     } else {
       const hint = GESDINET_IGNORED.get(key);
-      if (hint === undefined) fail(ctx, `${source} is not an option of the gesdinet bundle`);
-      ctx.warnings.push(`${source} is ignored: ${hint}`);
+      if (hint === undefined) {
+        report(ctx, `${source} is not an option of the gesdinet bundle${suggestion(key, GESDINET_KEYS)}`);
+      } else {
+        ctx.warnings.push(`${source} is ignored: ${hint}`);
+      }
     }
   }
   // The bundle's defaults, where ours differ (SPEC §0): no rotation, and the
@@ -333,8 +393,11 @@ function readGesdinetCookie(ctx: Context, value: unknown, source: string): void 
   const cookie = sectionMapping(ctx, value, source);
   for (const [key, option] of Object.entries(cookie)) {
     const target = GESDINET_COOKIE_OPTIONS.get(key);
-    if (target === undefined) fail(ctx, `${source}.${key} is not an option of the gesdinet bundle`);
-    readOption(ctx, target, option, `${source}.${key}`);
+    if (target === undefined) {
+      report(ctx, `${source}.${key} is not an option of the gesdinet bundle${suggestion(key, GESDINET_COOKIE_OPTIONS.keys())}`);
+    } else {
+      readOption(ctx, target, option, `${source}.${key}`);
+    }
   }
   if (!('enabled' in cookie)) ctx.defaults.push({ target: ['cookie', 'enabled'], value: true, source: enabledSource });
 }
@@ -350,12 +413,12 @@ function readLexik(ctx: Context, section: Mapping): void {
         const encoderTarget = LEXIK_ENCODER_OPTIONS.get(encoderKey);
         if (encoderTarget !== undefined) readOption(ctx, encoderTarget, option, `${source}.${encoderKey}`);
         else if (LEXIK_HINTS.has(`encoder.${encoderKey}`)) warnLexik(ctx, `encoder.${encoderKey}`);
-        else fail(ctx, `${source}.${encoderKey} is not an option of the Lexik bundle`);
+        else report(ctx, `${source}.${encoderKey} is not an option of the Lexik bundle${suggestion(encoderKey, LEXIK_ENCODER_KEYS)}`);
       }
     } else if (LEXIK_UNMAPPED.has(key)) {
       warnLexik(ctx, key);
     } else {
-      fail(ctx, `${source} is not an option of the Lexik bundle`);
+      report(ctx, `${source} is not an option of the Lexik bundle${suggestion(key, LEXIK_KEYS)}`);
     }
   }
   ctx.defaults.push({ target: ['jwt', 'algorithm'], value: LEXIK_DEFAULT_ALGORITHM, source: `${LEXIK} (bundle default)` });
@@ -368,16 +431,29 @@ function warnLexik(ctx: Context, key: string): void {
 /** Resolves, converts and validates one bundle value, so a bad one is reported under the bundle's own path. */
 function readOption(ctx: Context, target: Target, raw: unknown, source: string): void {
   if (raw === null && target.nullMeansUnset === true) return;
-  let value = typeof raw === 'string' ? resolveParameters(ctx, raw, source, true) : raw;
+  let value: unknown;
+  try {
+    value = typeof raw === 'string' ? resolveParameters(ctx, raw, source, true) : raw;
+  } catch (error) {
+    if (!(error instanceof OptionProblem)) throw error;
+    report(ctx, error.message);
+    return;
+  }
   if (value === '' && target.emptyMeansUnset === true) return;
   if (target.integer === true && typeof value === 'string' && /^\d+$/.test(value)) value = Number(value);
 
   const result = target.schema.safeParse(value);
   if (!result.success) {
     // zod's messages say what was expected without echoing the value.
-    fail(ctx, `${source}: ${result.error.issues.map((issue) => issue.message).join('; ')}`);
+    report(ctx, `${source}: ${result.error.issues.map((issue) => issue.message).join('; ')}`);
+    return;
   }
   ctx.explicit.push({ target: target.to, value, source });
+}
+
+/** Stops reading one option: {@link readOption} reports it and goes on with the next. */
+function optionProblem(message: string): never {
+  throw new OptionProblem(message);
 }
 
 const PARAMETER = /%%|%([^%\s]+)%/g;
@@ -399,8 +475,7 @@ function resolveParameters(ctx: Context, value: string, source: string, allowEnv
     const env = allowEnv ? ENV_PARAMETER.exec(name)?.[1] : undefined;
     if (env !== undefined) return String(resolveEnv(ctx, env, source));
     // The name is not quoted: for a raw secret it would be a piece of the secret.
-    return fail(
-      ctx,
+    return optionProblem(
       `${source}: a Symfony parameter in it cannot be resolved; only %kernel.project_dir% and %env(...)% are supported (write %% for a literal %)`,
     );
   });
@@ -410,9 +485,9 @@ function resolveParameters(ctx: Context, value: string, source: string, allowEnv
 function resolveEnv(ctx: Context, expression: string, source: string): unknown {
   const processors = expression.split(':');
   const name = processors.pop() ?? '';
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) fail(ctx, `${source}: "${name}" is not an environment variable name`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) optionProblem(`${source}: "${name}" is not an environment variable name`);
   const raw = ctx.env[name];
-  if (raw === undefined) fail(ctx, `${source}: environment variable ${name} is not set`);
+  if (raw === undefined) optionProblem(`${source}: environment variable ${name} is not set`);
 
   let value: unknown = raw;
   for (const processor of processors.reverse()) {
@@ -426,7 +501,7 @@ function resolveEnv(ctx: Context, expression: string, source: string): unknown {
         value = resolveParameters(ctx, text, source, false);
         break;
       case 'int':
-        if (!/^-?\d+$/.test(text.trim())) fail(ctx, `${source}: environment variable ${name} is not an integer`);
+        if (!/^-?\d+$/.test(text.trim())) optionProblem(`${source}: environment variable ${name} is not an integer`);
         value = Number(text.trim());
         break;
       case 'bool': {
@@ -437,7 +512,7 @@ function resolveEnv(ctx: Context, expression: string, source: string): unknown {
         break;
       }
       default:
-        fail(ctx, `${source}: env processor "${processor}" is not supported (use resolve, int, bool or string)`);
+        optionProblem(`${source}: env processor "${processor}" is not supported (use resolve, int, bool or string)`);
     }
   }
   return value;
@@ -457,21 +532,21 @@ function merge(ctx: Context, own: Mapping, ownPrefix: string): Mapping {
 
   for (const [key, assignment] of fromBundles) {
     const current = read(config, assignment.target);
-    if (current === undefined) write(ctx, config, assignment.target, assignment.value, ownPrefix);
+    if (current === undefined) write(ctx, config, assignment, ownPrefix);
     else if (current !== assignment.value) conflict(ctx, `${ownPrefix}${key}`, assignment.source);
   }
 
   for (const assignment of ctx.defaults) {
     if (read(config, assignment.target) === undefined) {
-      write(ctx, config, assignment.target, assignment.value, ownPrefix);
+      write(ctx, config, assignment, ownPrefix);
     }
   }
   return config;
 }
 
-function conflict(ctx: Context, first: string, second: string): never {
+function conflict(ctx: Context, first: string, second: string): void {
   // Values are not quoted: either may be a secret.
-  return fail(ctx, `${first} and ${second} set the same option to different values; keep one`);
+  report(ctx, `${first} and ${second} set the same option to different values; keep one`);
 }
 
 function read(config: Mapping, target: readonly string[]): unknown {
@@ -484,15 +559,20 @@ function read(config: Mapping, target: readonly string[]): unknown {
 }
 
 /** Sets a nested option, copying the mappings on the way so the parsed document is left as it was. */
-function write(ctx: Context, config: Mapping, target: readonly string[], value: unknown, ownPrefix: string): void {
+function write(ctx: Context, config: Mapping, assignment: Assignment, ownPrefix: string): void {
+  const { target, value } = assignment;
   let node = config;
   for (const [index, key] of target.entries()) {
     if (index === target.length - 1) {
       node[key] = value;
+      ctx.written.set(target.join('.'), assignment.source);
       return;
     }
     const child = Object.hasOwn(node, key) ? node[key] : {};
-    if (!isMapping(child)) fail(ctx, `${ownPrefix}${target.slice(0, index + 1).join('.')} must be a mapping`);
+    if (!isMapping(child)) {
+      report(ctx, `${ownPrefix}${target.slice(0, index + 1).join('.')} must be a mapping`);
+      return;
+    }
     const copy = { ...child };
     node[key] = copy;
     node = copy;

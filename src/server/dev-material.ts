@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PasswordHasher } from '../auth/password-hasher.js';
+import { parseConfig } from '../config/parse-config.js';
 import type { JwtRefreshConfigInput, SignatureAlgorithm } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { generateKeyPair } from '../jwt/generate-key-pair.js';
@@ -13,7 +14,11 @@ export type Warn = (message: string, details?: Record<string, unknown>) => void;
 /**
  * Outside production, fills in what a first start lacks (SPEC §12): a key
  * pair and a server secret kept beside the database, each announced with a
- * warning. In production a missing key or secret stops the start.
+ * warning. In production a missing key or secret stops the start. The
+ * options are validated first, so an invalid one (say `jwt.algorithm`) is
+ * reported by its path, never used to name or make a key.
+ *
+ * @throws ConfigError naming every invalid option, or what production lacks
  */
 export async function ensureKeysAndSecret(
   config: JwtRefreshConfigInput,
@@ -21,13 +26,14 @@ export async function ensureKeysAndSecret(
   production: boolean,
   warn: Warn,
 ): Promise<JwtRefreshConfigInput> {
+  const valid = parseConfig(config);
   const jwt = { ...config.jwt };
   let secret = config.secret;
   if (jwt.secretKey === undefined) {
     // The server signs tokens at every login: a public key alone would start, then answer 500s.
     if (jwt.publicKey !== undefined) throw new ConfigError('jwt.secretKey (or JWT_SECRET_KEY) is required: the server signs tokens, a public key alone cannot');
     if (production) throw new ConfigError('jwt.secretKey (or JWT_SECRET_KEY) is required when NODE_ENV=production');
-    const algorithm: SignatureAlgorithm = jwt.algorithm ?? 'ES256';
+    const algorithm: SignatureAlgorithm = valid.jwt.algorithm;
     jwt.algorithm = algorithm;
     jwt.secretKey = await devKey(dataDirectory, algorithm, warn);
   }

@@ -10,15 +10,70 @@ export interface OpenedStore {
   kind: string;
 }
 
+/** Options of {@link openStore}. */
+export interface OpenStoreOptions {
+  /** The token table (collection for MongoDB); the store's default otherwise. */
+  tableName?: string;
+  /** The stores' `migrate` option: false opens without creating or upgrading the schema. Default true. */
+  migrate?: boolean;
+}
+
 /** Schemes the server and CLI accept, with the store each opens. */
 const STORE_SCHEMES = ['sqlite', 'memory', 'postgres', 'postgresql', 'mysql', 'mariadb', 'redis', 'rediss', 'mongodb', 'mongodb+srv'];
 
+/** The optional package each server-backed scheme's store imports, and the store's name for messages. */
+const DRIVERS: Record<string, { driver: string; store: string }> = {
+  sqlite: { driver: 'better-sqlite3', store: 'SQLite' },
+  postgres: { driver: 'pg', store: 'PostgreSQL' },
+  postgresql: { driver: 'pg', store: 'PostgreSQL' },
+  mysql: { driver: 'mysql2', store: 'MySQL' },
+  mariadb: { driver: 'mysql2', store: 'MySQL' },
+  redis: { driver: 'ioredis', store: 'Redis' },
+  rediss: { driver: 'ioredis', store: 'Redis' },
+  mongodb: { driver: 'mongodb', store: 'MongoDB' },
+  'mongodb+srv': { driver: 'mongodb', store: 'MongoDB' },
+};
+
 /**
- * Opens the store a `DATABASE_URL` names (SPEC §10): `sqlite:<path>`,
- * `memory:`, `postgres://…`, `mysql://…` (or `mariadb://…`), `redis://…`,
- * `mongodb://…`. Drivers are imported on demand, so they stay optional peers:
- * a missing driver is a start-up error naming the package to install.
+ * An optional peer package (a store driver, Fastify for `serve`) is not
+ * installed. A {@link ConfigError} for the library and the server; the CLI
+ * answers it with exit code 2 and the message, which names the
+ * `npm install` to run.
  */
+export class MissingPackageError extends ConfigError {
+  constructor(
+    message: string,
+    /** The packages to install. */
+    readonly packages: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The package a failed `import()` could not find, from Node's
+ * `ERR_MODULE_NOT_FOUND` ("Cannot find package 'pg' imported from …"), or
+ * null for any other failure (a missing file of our own is not a missing package).
+ *
+ * @example
+ * try { await import('fastify'); } catch (error) { missingPackageOf(error); } // 'fastify'
+ */
+export function missingPackageOf(error: unknown): string | null {
+  if ((error as NodeJS.ErrnoException | undefined)?.code !== 'ERR_MODULE_NOT_FOUND') return null;
+  return /Cannot find package '((?:@[^/']+\/)?[^/']+)/.exec((error as Error).message)?.[1] ?? null;
+}
+
+/**
+ * The driver package the store of a URL needs, or null (`memory:`, an unknown scheme).
+ *
+ * @example
+ * storeDriverOf('postgres://db/app'); // 'pg'
+ */
+export function storeDriverOf(databaseUrl: string): string | null {
+  const colon = databaseUrl.indexOf(':');
+  return DRIVERS[databaseUrl.slice(0, Math.max(colon, 0)).toLowerCase()]?.driver ?? null;
+}
+
 /**
  * The file of a `sqlite:` URL: `sqlite:./var/db.sqlite` and `sqlite://./var/db.sqlite` are
  * relative, `sqlite:///var/db.sqlite` is absolute (the URL's empty host dropped).
@@ -30,21 +85,34 @@ export function sqliteFilename(databaseUrl: string): string {
   return databaseUrl.slice('sqlite:'.length).replace(/^\/\//, '');
 }
 
-export async function openStore(databaseUrl: string, options: { tableName?: string } = {}): Promise<OpenedStore> {
+/**
+ * Opens the store a `DATABASE_URL` names (SPEC §10): `sqlite:<path>`,
+ * `memory:`, `postgres://…`, `mysql://…` (or `mariadb://…`), `redis://…`,
+ * `mongodb://…`. Drivers are imported on demand, so they stay optional peers:
+ * a missing driver is a {@link MissingPackageError} naming the package to install.
+ *
+ * @example
+ * const { store } = await openStore('postgres://app@db/app', { tableName: 'jwt_refresh_tokens', migrate: false });
+ */
+export async function openStore(databaseUrl: string, options: OpenStoreOptions = {}): Promise<OpenedStore> {
   const colon = databaseUrl.indexOf(':');
   if (colon < 1) throw new ConfigError('DATABASE_URL: expected a store URL such as sqlite:./var/jwt-refresh.db or postgres://host/db');
   const scheme = databaseUrl.slice(0, colon).toLowerCase();
   if (!STORE_SCHEMES.includes(scheme)) {
     throw new ConfigError(`DATABASE_URL: unsupported store "${scheme}:"; use one of ${STORE_SCHEMES.map((s) => `${s}:`).join(', ')}`);
   }
-  const tableName = options.tableName === undefined ? {} : { tableName: options.tableName };
+  const storeOptions = {
+    ...(options.tableName === undefined ? {} : { tableName: options.tableName }),
+    ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
+  };
   const serverData = { dataDirectory: './var', kind: scheme };
+  const loadDriver = <T>(load: () => Promise<T>) => loadStoreModule(load, scheme);
   switch (scheme) {
     case 'sqlite': {
       const filename = sqliteFilename(databaseUrl);
       if (filename === '') throw new ConfigError('DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./var/jwt-refresh.db');
-      const { createSqliteStore } = await loadDriver(() => import('../stores/sqlite.js'), 'better-sqlite3');
-      return { store: createSqliteStore({ filename, ...tableName }), dataDirectory: dirname(filename), kind: scheme };
+      const { createSqliteStore } = await loadDriver(() => import('../stores/sqlite.js'));
+      return { store: createSqliteStore({ filename, ...storeOptions }), dataDirectory: dirname(filename), kind: scheme };
     }
     case 'memory': {
       const { createMemoryStore } = await import('../stores/memory.js');
@@ -52,34 +120,38 @@ export async function openStore(databaseUrl: string, options: { tableName?: stri
     }
     case 'postgres':
     case 'postgresql': {
-      const { createPostgresStore } = await loadDriver(() => import('../stores/postgres.js'), 'pg');
-      return { store: createPostgresStore({ url: databaseUrl, ...tableName }), ...serverData };
+      const { createPostgresStore } = await loadDriver(() => import('../stores/postgres.js'));
+      return { store: createPostgresStore({ url: databaseUrl, ...storeOptions }), ...serverData };
     }
     case 'mysql':
     case 'mariadb': {
-      const { createMysqlStore } = await loadDriver(() => import('../stores/mysql.js'), 'mysql2');
-      return { store: createMysqlStore({ url: databaseUrl.replace(/^mariadb:/i, 'mysql:'), ...tableName }), ...serverData };
+      const { createMysqlStore } = await loadDriver(() => import('../stores/mysql.js'));
+      return { store: createMysqlStore({ url: databaseUrl.replace(/^mariadb:/i, 'mysql:'), ...storeOptions }), ...serverData };
     }
     case 'redis':
     case 'rediss': {
-      const { createRedisStore } = await loadDriver(() => import('../stores/redis.js'), 'ioredis');
-      return { store: createRedisStore({ url: databaseUrl, ...tableName }), ...serverData };
+      const { createRedisStore } = await loadDriver(() => import('../stores/redis.js'));
+      return { store: createRedisStore({ url: databaseUrl, ...storeOptions }), ...serverData };
     }
     default: {
-      const { createMongoStore } = await loadDriver(() => import('../stores/mongodb.js'), 'mongodb');
-      const collection = options.tableName === undefined ? {} : { collectionName: options.tableName };
+      const { createMongoStore } = await loadDriver(() => import('../stores/mongodb.js'));
+      const collection = {
+        ...(options.tableName === undefined ? {} : { collectionName: options.tableName }),
+        ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
+      };
       return { store: createMongoStore({ url: databaseUrl, ...collection }), ...serverData };
     }
   }
 }
 
-async function loadDriver<T>(load: () => Promise<T>, driver: string): Promise<T> {
+/** Imports a store's module; a missing package (its driver, or one the driver needs) names the driver to install. */
+async function loadStoreModule<T>(load: () => Promise<T>, scheme: string): Promise<T> {
   try {
     return await load();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new ConfigError(`DATABASE_URL: this store needs the "${driver}" package: npm install ${driver}`);
-    }
-    throw error;
+    const missing = missingPackageOf(error);
+    const { driver, store } = DRIVERS[scheme] ?? { driver: missing, store: scheme };
+    if (missing === null || driver === null) throw error;
+    throw new MissingPackageError(`the ${store} store needs the "${missing}" package: npm install ${driver}`, [driver]);
   }
 }
