@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { loadConfigFile, loadConfigFileWithWarnings } from '../src/config/load-config-file.js';
+import { loadConfigFile, loadConfigFileWithWarnings } from '../src/config-file/load-config-file.js';
 import { parseConfig } from '../src/config/parse-config.js';
 import { ConfigError } from '../src/errors.js';
 

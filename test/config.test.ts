@@ -76,7 +76,7 @@ describe('parseConfig defaults', () => {
 
   it('leaves optional options without a default absent', () => {
     const config = parseConfig({});
-    for (const key of ['maxSessionLifetime', 'maxTokensPerUser', 'pepper', 'secret', 'databaseUrl'] as const) {
+    for (const key of ['maxSessionLifetime', 'maxTokensPerUser', 'pepper', 'secret'] as const) {
       expect(config).not.toHaveProperty(key);
     }
     for (const key of ['secretKey', 'publicKey', 'passphrase', 'issuer', 'audience'] as const) {

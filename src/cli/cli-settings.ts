@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { loadConfigFileWithWarnings } from '../config/load-config-file.js';
+import { loadConfigFileWithWarnings } from '../config-file/load-config-file.js';
 import { parseConfig } from '../config/parse-config.js';
 import type { JwtRefreshConfig, JwtRefreshConfigInput } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
@@ -98,10 +98,12 @@ export function resolveCliSettings(options: StoreOptions, env: NodeJS.ProcessEnv
   });
   const configPath = options.config ?? settings.JWT_REFRESH_CONFIG;
   let input: JwtRefreshConfigInput = {};
+  let configuredDatabaseUrl: string | undefined;
   if (configPath !== undefined) {
     const loaded = loadConfigFileWithWarnings(configPath, { env });
     for (const warning of loaded.warnings) process.stderr.write(`jwt-refresh: warning: ${warning}\n`);
     input = loaded.config;
+    configuredDatabaseUrl = loaded.databaseUrl;
   }
   const jwt = { ...input.jwt };
   if (settings.JWT_SECRET_KEY !== undefined) jwt.secretKey = settings.JWT_SECRET_KEY;
@@ -113,7 +115,7 @@ export function resolveCliSettings(options: StoreOptions, env: NodeJS.ProcessEnv
     ...(settings.REFRESH_TOKEN_SECRET === undefined ? {} : { secret: settings.REFRESH_TOKEN_SECRET }),
     ...(settings.REFRESH_TOKEN_PEPPER === undefined ? {} : { pepper: settings.REFRESH_TOKEN_PEPPER }),
   });
-  const databaseUrl = options.databaseUrl ?? settings.DATABASE_URL ?? config.databaseUrl ?? DEFAULT_DATABASE_URL;
+  const databaseUrl = options.databaseUrl ?? settings.DATABASE_URL ?? configuredDatabaseUrl ?? DEFAULT_DATABASE_URL;
   return { config, databaseUrl, production: env.NODE_ENV === 'production' };
 }
 

@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { loadConfigFile } from '../config/load-config-file.js';
+import { loadConfigFileWithWarnings } from '../config-file/load-config-file.js';
 import { MissingPackageError, missingPackageOf, storeDriverOf } from '../server/open-store.js';
 import { hostSchema, portSchema } from '../server/server-settings.js';
 import { DEFAULT_DATABASE_URL } from './cli-settings.js';
@@ -67,7 +67,7 @@ async function importServer(env: NodeJS.ProcessEnv): Promise<typeof import('../s
 function configuredDatabaseUrl(path: string | undefined): string | undefined {
   if (path === undefined || path === '') return undefined;
   try {
-    return loadConfigFile(path).databaseUrl;
+    return loadConfigFileWithWarnings(path).databaseUrl;
   } catch {
     return undefined;
   }

@@ -18,15 +18,18 @@ export const SIGNATURE_ALGORITHMS = [
 /** One of {@link SIGNATURE_ALGORITHMS}. */
 export type SignatureAlgorithm = (typeof SIGNATURE_ALGORITHMS)[number];
 
-/** Claims the library writes itself; an identifier under one of them would break verification or the blocklist. */
 // RFC 6265bis §4.1.1: an attribute value is printable ASCII without ";" (which would start
 // another attribute, e.g. a path of "/; Domain=evil.example") and without white space.
 const COOKIE_ATTRIBUTE_VALUE = /^[\x21-\x3A\x3C-\x7E]*$/;
 const COOKIE_ATTRIBUTE_MESSAGE = 'printable ASCII without ";" or white space';
+
+/** Claims the library writes itself; an identifier under one of them would break verification or the blocklist. */
 const RESERVED_CLAIMS = new Set(['exp', 'iat', 'nbf', 'jti', 'iss', 'aud', 'roles', 'sid', 'auth_time']);
 
 const seconds = z.number().int().nonnegative();
 const positiveSeconds = z.number().int().positive();
+/** A size in bytes or characters, or a count. */
+const positiveInteger = z.number().int().positive();
 
 export const cookieSchema = z
   .object({
@@ -160,13 +163,13 @@ export const rateLimitSchema = z
     /** Length of the fixed counting window, seconds. */
     windowSeconds: positiveSeconds.default(60),
     /** Login attempts per client IP per window. */
-    login: positiveSeconds.default(10),
+    login: positiveInteger.default(10),
     /** Refresh requests per client IP per window. */
-    refresh: positiveSeconds.default(60),
+    refresh: positiveInteger.default(60),
     /** Refreshes per token family per window (a stolen token hammered from many IPs). */
-    family: positiveSeconds.default(30),
+    family: positiveInteger.default(30),
     /** Logout / revocation requests per client IP per window. */
-    revoke: positiveSeconds.default(30),
+    revoke: positiveInteger.default(30),
   })
   .strict();
 
@@ -193,7 +196,7 @@ export const configSchema = z
     /** Absolute lifetime of a token family in seconds, from login; neither rotation nor `ttlUpdate` passes it. Off when absent. */
     maxSessionLifetime: positiveSeconds.optional(),
     /** Keep only the newest N live families per user after a login. Off when absent. */
-    maxTokensPerUser: positiveSeconds.optional(),
+    maxTokensPerUser: positiveInteger.optional(),
     /** Secret for HMAC-SHA-256 of stored tokens. Without it tokens are stored as SHA-256. Never stored. */
     pepper: z.string().min(16).optional(),
     /**
@@ -202,14 +205,12 @@ export const configSchema = z
      * Instances that share a store must share it. A random one is made per process when absent.
      */
     secret: z.string().min(16).optional(),
-    /** Store URL for the standalone server and the CLI (`sqlite:…`, `postgres://…`, …); `DATABASE_URL` overrides it. */
-    databaseUrl: z.string().regex(/^[a-z][a-z0-9+.-]*:/i, 'a URL such as sqlite:./var/jwt-refresh.db').optional(),
     /** Largest accepted request body in bytes. */
-    maxBodyBytes: positiveSeconds.default(16_384),
+    maxBodyBytes: positiveInteger.default(16_384),
     /** Largest session metadata (`issueSession`'s `metadata`), in bytes of JSON. */
-    maxSessionMetadataBytes: positiveSeconds.default(1024),
+    maxSessionMetadataBytes: positiveInteger.default(1024),
     /** Longest accepted refresh token value; longer ones are treated as absent. */
-    maxTokenLength: positiveSeconds.default(512),
+    maxTokenLength: positiveInteger.default(512),
     /** Accept the refresh token from the query string too, as the bundle does. Off: tokens in URLs end up in logs. */
     bundleCompat: z.boolean().default(false),
     /**

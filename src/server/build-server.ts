@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { jwtRefreshPlugin } from '../adapters/fastify.js';
 import { createScryptHasher } from '../auth/password-hasher.js';
-import { loadConfigFileWithWarnings } from '../config/load-config-file.js';
+import { loadConfigFileWithWarnings } from '../config-file/load-config-file.js';
 import { parseConfig } from '../config/parse-config.js';
 import type { JwtRefreshConfig, JwtRefreshConfigInput } from '../config/schema.js';
 import { createJwtRefresh, type JwtRefresh } from '../create-jwt-refresh.js';
@@ -54,15 +54,14 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
   const warn = (message: string, details: Record<string, unknown> = {}) => app.log.warn(details, message);
 
   let config: JwtRefreshConfigInput = {};
+  let databaseUrl = 'sqlite:./var/jwt-refresh.db';
   if (settings.JWT_REFRESH_CONFIG !== undefined) {
     const loaded = loadConfigFileWithWarnings(settings.JWT_REFRESH_CONFIG);
     for (const warning of loaded.warnings) warn(warning);
     config = loaded.config;
+    databaseUrl = loaded.databaseUrl ?? databaseUrl;
   }
   config = withServerDefaults(withEnvironmentOverrides(config, settings));
-
-  const { databaseUrl = 'sqlite:./var/jwt-refresh.db', ...libraryConfig } = config;
-  config = libraryConfig;
   const { store, dataDirectory } = await openStore(settings.DATABASE_URL ?? databaseUrl);
   config = await ensureKeysAndSecret(config, dataDirectory, production, warn);
   const passwordHasher = createScryptHasher();
