@@ -1,6 +1,5 @@
 export { createJwtRefresh, type JwtRefresh, type JwtRefreshOptions } from './create-jwt-refresh.js';
 export { parseConfig } from './config/parse-config.js';
-export { loadConfigFile, loadConfigFileWithWarnings } from './config/load-config-file.js';
 export {
   configSchema,
   SIGNATURE_ALGORITHMS,
@@ -20,7 +19,7 @@ export { createJsonLogger, describeError, type Logger, type LogLevel } from './l
 export type { User, UserChecker, UserProvider } from './auth/user.js';
 export { defaultUserChecker } from './auth/default-user-checker.js';
 export { createMemoryUserProvider } from './auth/memory-user-provider.js';
-export { createScryptHasher, type PasswordHasher } from './auth/password-hasher.js';
+export { createScryptHasher, type PasswordHasher, type ScryptHasherOptions } from './auth/password-hasher.js';
 export type { AccessRequirements } from './sessions/authenticate-access-token.js';
 export type { ClearedTokens, ClearExpiredOptions } from './sessions/clear-expired-tokens.js';
 export type { EndedSession, EndSessionOptions } from './sessions/end-session.js';
@@ -33,10 +32,12 @@ export type { JsonValue, SessionMetadata } from './sessions/session-metadata.js'
 export type { SessionTokens, TokenResponseFormat } from './sessions/session-tokens.js';
 export type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from './stores/store.js';
 export type { RefreshTokenExtractor, PrioritizedExtractor, RefreshTokenSource } from './http/extractors.js';
+export type { ParsedBody } from './http/read-body.js';
 export type { RequestInfo } from './http/handler-context.js';
 export { errorResponse, STATUS_BY_CODE } from './http/error-response.js';
 export { toResponseParts, toFetchResponse, type ResponseParts } from './http/response-parts.js';
 export { toFetchRequest } from './adapters/node/node-request.js';
 export type { AccessTokenClaims } from './jwt/build-claims.js';
-export { generateKeyPair } from './jwt/generate-key-pair.js';
+export { generateKeyPair, type GeneratedKeys } from './jwt/generate-key-pair.js';
+export type { RefreshTokenGenerator } from './tokens/generate-token.js';
 export type { Clock } from './lib/clock.js';
