@@ -103,7 +103,7 @@ const plain = (row, toMs = (v) => v) =>
 /** better-sqlite3, same pragmas and transaction as the main row's ceiling. */
 export async function sqliteBackend({ dir }) {
   const { default: Database } = await import('better-sqlite3');
-  const { sqliteMigrations } = await import('../dist/stores/sqlite-migrations.js');
+  const { sqliteMigrations } = await import('../dist/stores/sqlite/sqlite-migrations.js');
   const db = new Database(join(dir, 'ceiling.sqlite'));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
@@ -132,7 +132,7 @@ export async function sqliteBackend({ dir }) {
 /** node-postgres, table from the store's migration 1 in the run's own schema. */
 export async function postgresBackend({ url, schema }) {
   const { default: pg } = await import('pg');
-  const { postgresMigrations } = await import('../dist/stores/postgres-migrations.js');
+  const { postgresMigrations } = await import('../dist/stores/postgres/postgres-migrations.js');
   const pool = new pg.Pool({ connectionString: url });
   await pool.query(postgresMigrations[0].up({ schema, table: 'ceiling_tokens' }));
   const table = `"${schema}"."ceiling_tokens"`;
@@ -164,7 +164,7 @@ export async function postgresBackend({ url, schema }) {
 /** mysql2, table from the store's migration 1 in the run's own database. */
 export async function mysqlBackend({ url }) {
   const { default: mysql } = await import('mysql2/promise');
-  const { mysqlMigrations } = await import('../dist/stores/mysql-migrations.js');
+  const { mysqlMigrations } = await import('../dist/stores/mysql/mysql-migrations.js');
   const pool = mysql.createPool({ uri: url, timezone: 'Z' });
   for (const sql of mysqlMigrations[0].up('ceiling_tokens')) await pool.query(sql);
   const insertSql = `INSERT INTO ceiling_tokens (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;

@@ -22,7 +22,7 @@ import { SignJWT } from 'jose';
 import { createJwtRefresh, createMemoryUserProvider, createScryptHasher, generateKeyPair } from '../dist/index.js';
 import { jwtRefreshPlugin } from '../dist/adapters/fastify.js';
 import { createSqliteStore } from '../dist/stores/sqlite.js';
-import { sqliteMigrations } from '../dist/stores/sqlite-migrations.js';
+import { sqliteMigrations } from '../dist/stores/sqlite/sqlite-migrations.js';
 
 if (typeof process.send !== 'function') {
   console.error('bench/server.mjs is started by bench/run.mjs (it needs the IPC channel)');

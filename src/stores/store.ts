@@ -1,10 +1,16 @@
 /**
- * The store port: everything jwt-refresh asks of persistence.
+ * The store port: everything jwt-refresh asks of persistence, documented here
+ * once. The stores in ./memory, ./sqlite, ./postgres, ./mysql, ./redis and
+ * ./mongodb implement it without repeating it (TypeDoc and editors show these
+ * comments on their methods); a comment inside a method says only what its
+ * backend does differently, such as locking or why a loop is or is not needed.
  *
  * A store keeps refresh-token records keyed by the token's HASH; the plain
  * token never reaches it. Every method is atomic on its own; `rotate` is the
- * one compare-and-set the rotation scheme depends on. Every store (memory,
- * SQLite, and the server-backed ones) passes test/conformance/store.suite.ts.
+ * one compare-and-set the rotation scheme depends on. Dates are UTC instants
+ * that round-trip to the millisecond, and records go in and come out as
+ * copies. Every store passes test/conformance/store.suite.ts (behaviour) and
+ * test/conformance/store-lifecycle.suite.ts (options, schema, connections).
  */
 
 /** One stored refresh token. Dates are UTC instants. */
@@ -78,17 +84,27 @@ export interface FamilySummary {
   metadata: string | null;
 }
 
-/** The persistence port. Implement it to add a store; run the conformance suite to prove it. */
+/**
+ * The persistence port. Implement it to add a store; run both conformance
+ * suites to prove it.
+ *
+ * @example
+ * const store: RefreshTokenStore = createSqliteStore({ filename: 'var/jwt-refresh.sqlite' });
+ */
 export interface RefreshTokenStore {
-  /** Stores a new record. Fails if the hash exists already. */
+  /**
+   * Stores a new record. Rejects with a `StoreError` whose message does not
+   * contain the hash when a record with the same hash exists, keeping that one.
+   */
   insert(record: RefreshTokenRecord): Promise<void>;
 
-  /** The record whose hash is `tokenHash`, whatever its state, or null. */
+  /** The record whose hash is `tokenHash`, whatever its state (rotated, revoked, expired), or null. */
   findByHash(tokenHash: string): Promise<RefreshTokenRecord | null>;
 
   /**
-   * Sets `validUntil` and `lastUsedAt` of a record that is neither rotated nor
-   * revoked. Returns false when no such record exists.
+   * Sets `validUntil` and `lastUsedAt`, and nothing else, of a record that is
+   * neither rotated nor revoked. Returns false, writing nothing, when there is
+   * no such record. Used by refresh without rotation.
    */
   touch(tokenHash: string, validUntil: Date, lastUsedAt: Date): Promise<boolean>;
 
@@ -97,33 +113,31 @@ export interface RefreshTokenStore {
    * neither rotated nor revoked, mark it rotated at `rotatedAt` (also its
    * `lastUsedAt`) with `successor.tokenHash` as successor, and insert
    * `successor`; otherwise change nothing and answer 'conflict'. Of N
-   * concurrent calls for one parent, exactly one answers 'rotated'.
+   * concurrent calls for one parent, exactly one answers 'rotated'. When the
+   * successor's hash is taken, rejects with a `StoreError` and leaves the parent unrotated.
    */
   rotate(parentHash: string, successor: RefreshTokenRecord, rotatedAt: Date): Promise<RotateOutcome>;
 
-  /** Revokes one record if not revoked yet. Returns whether it changed. */
-  revoke(tokenHash: string, revokedAt: Date): Promise<boolean>;
-
-  /** Revokes every not-yet-revoked record of a family. Returns how many changed. */
+  /**
+   * Revokes every not-yet-revoked record of a family, keeping the `revokedAt`
+   * of those revoked before, and returns how many changed. A rotation racing
+   * it must not leave a live successor behind.
+   */
   revokeFamily(familyId: string, revokedAt: Date): Promise<number>;
 
-  /** Revokes every not-yet-revoked record of a user. Returns how many changed. */
+  /**
+   * Revokes every not-yet-revoked record of a user ("log out everywhere") and
+   * returns how many changed; the same race rule as {@link revokeFamily}.
+   */
   revokeUser(userId: string, revokedAt: Date): Promise<number>;
 
   /**
-   * The user's families that still have a live token (not rotated, not revoked,
-   * valid after `now`), newest first.
+   * The user's families that still have a live token (not rotated, not
+   * revoked, valid after `now`), newest login first, then by family id in
+   * code-unit order. Per family: `createdAt` is its earliest record's,
+   * `lastUsedAt` the latest in the family, the rest the current token's.
    */
   listFamilies(userId: string, now: Date): Promise<FamilySummary[]>;
-
-  /**
-   * Deletes up to `batchSize` records whose `validUntil` is before `before`.
-   * Returns how many it deleted; call again until it returns 0.
-   */
-  deleteExpired(before: Date, batchSize: number): Promise<number>;
-
-  /** Number of stored records. */
-  count(): Promise<number>;
 
   /**
    * Puts an access token's `jti` on the blocklist until `expiresAt` (its `exp`),
@@ -153,6 +167,14 @@ export interface RefreshTokenStore {
   hitRateLimit(key: string, windowSeconds: number, now: Date): Promise<RateLimitHit>;
 
   /**
+   * Deletes up to `batchSize` records, whatever their state, whose `validUntil`
+   * is before `before`, and returns how many it deleted; call again until it
+   * returns 0. A `batchSize` that is not a positive integer is refused with a
+   * RangeError and nothing is deleted.
+   */
+  deleteExpired(before: Date, batchSize: number): Promise<number>;
+
+  /**
    * Removes blocklist entries that expired and rate-limit windows that ended
    * before `before`, and, when `watermarksBefore` is given, the watermarks of
    * {@link setRevokedBefore} whose instant is strictly before it. Answers how
@@ -163,19 +185,25 @@ export interface RefreshTokenStore {
    * A watermark at `at` only refuses access tokens issued before `at`, and
    * those have all expired once `at + tokenTtl + clockSkew` is past: pass
    * `watermarksBefore = now - (tokenTtl + clockSkew)`. Without it watermarks are kept.
-   *
-   * @example
-   * await store.purgeExpiredState(now, new Date(now.getTime() - (tokenTtl + clockSkew) * 1000));
    */
   purgeExpiredState(before: Date, watermarksBefore?: Date): Promise<number>;
 
   /**
+   * Number of stored records, whatever their state. For operators: the CLI's
+   * `clear` reports it on a dry run; the core never asks.
+   */
+  count(): Promise<number>;
+
+  /**
    * Creates or upgrades the schema (tables, indexes, collections). Idempotent
    * and safe to run from several processes at once. Answers the versions it
-   * applied, empty when already up to date.
+   * applied, empty when already up to date (always, for a store without a schema).
    */
   migrate(): Promise<number[]>;
 
-  /** Releases connections the store opened itself. */
+  /**
+   * Releases what the store opened itself; a connection, pool or client the
+   * app handed it stays open. Calling it twice is harmless.
+   */
   close(): Promise<void>;
 }

@@ -270,29 +270,8 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
       });
     });
 
-    describe('revoke, revokeFamily, revokeUser', () => {
-      it('revoke revokes a live or rotated record once, keeping the first revokedAt', async () => {
-        const live = record('live');
-        const rotated = record('rotated', { rotatedAt: at(MINUTE), successorHash: hashOf('next') });
-        await insertAll(store, [live, rotated]);
-
-        expect(await store.revoke(live.tokenHash, at(HOUR))).toBe(true);
-        expect(await store.revoke(rotated.tokenHash, at(HOUR))).toBe(true);
-        expect(await store.revoke(live.tokenHash, at(2 * HOUR))).toBe(false);
-
-        expect(await store.findByHash(live.tokenHash)).toEqual({ ...live, revokedAt: at(HOUR) });
-        expect(await store.findByHash(rotated.tokenHash)).toEqual({ ...rotated, revokedAt: at(HOUR) });
-      });
-
-      it('revoke answers false for an unknown hash', async () => {
-        const bystander = record('bystander');
-        await store.insert(bystander);
-
-        expect(await store.revoke(hashOf('ghost'), at(HOUR))).toBe(false);
-        expect(await store.findByHash(bystander.tokenHash)).toEqual(bystander);
-      });
-
-      it('revokeFamily counts only records it changed and leaves other families and users alone', async () => {
+    describe('revokeFamily, revokeUser', () => {
+      it('revokeFamily revokes live and rotated records once, keeping the first revokedAt, counts only changes, and leaves other families and users alone', async () => {
         const f1a = record('f1a', { rotatedAt: at(MINUTE), successorHash: hashOf('f1b') });
         const f1b = record('f1b', { generation: 1, createdAt: at(MINUTE) });
         const f1old = record('f1old', { revokedAt: at(1) });
@@ -308,6 +287,7 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
         expect(await store.findByHash(sameUserOtherFamily.tokenHash)).toEqual(sameUserOtherFamily);
         expect(await store.findByHash(otherUser.tokenHash)).toEqual(otherUser);
         expect(await store.revokeFamily('family-1', at(2 * HOUR))).toBe(0);
+        expect((await mustFind(store, f1a.tokenHash)).revokedAt).toEqual(at(HOUR));
         expect(await store.revokeFamily('family-unknown', at(2 * HOUR))).toBe(0);
       });
 

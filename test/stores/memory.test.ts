@@ -1,4 +1,5 @@
 import { runStoreConformance } from '../conformance/store.suite.js';
+import { runStoreLifecycle } from '../conformance/store-lifecycle.suite.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 
 runStoreConformance('memory', async () => {
@@ -10,3 +11,6 @@ runStoreConformance('memory', async () => {
     cleanup: () => store.close(),
   };
 });
+
+// No table, no connection, no schema: of the lifecycle, only "no migrations" applies.
+runStoreLifecycle('memory', { create: () => createMemoryStore() });

@@ -1,7 +1,8 @@
 /**
- * The MySQL / MariaDB store against a real server: the conformance suite,
- * then what only this store has (migrations under GET_LOCK, the schema, pool
- * ownership, retries of deadlocks and lock-wait timeouts).
+ * The MySQL / MariaDB store against a real server: the conformance and
+ * lifecycle suites, then what only this store has (migrations under GET_LOCK,
+ * the schema, instants whatever the pool's settings, retries of deadlocks and
+ * lock-wait timeouts).
  *
  * Server: `MYSQL_URL`, default `mysql://root@127.0.0.1:3306/test`. Every table
  * this file creates starts with `rt_<pid>_<random>` and is dropped in afterAll.
@@ -11,11 +12,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection, PoolOptions, RowDataPacket } from 'mysql2/promise';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, StoreError } from '../../src/errors.js';
-import { createMysqlStore, type MysqlRefreshTokenStore } from '../../src/stores/mysql.js';
-import { MYSQL_MIGRATION_LOCK, mysqlMigrations } from '../../src/stores/mysql-migrations.js';
+import { ConfigError } from '../../src/errors.js';
+import { createMysqlStore, type MysqlRefreshTokenStore, type MysqlStoreOptions } from '../../src/stores/mysql.js';
+import { MYSQL_MIGRATION_LOCK, mysqlMigrations } from '../../src/stores/mysql/mysql-migrations.js';
 import type { RefreshTokenRecord } from '../../src/stores/store.js';
 import { runStoreConformance } from '../conformance/store.suite.js';
+import { runStoreLifecycle } from '../conformance/store-lifecycle.suite.js';
 import { at, HOUR, labelHash as hashOf, recordMaker, T0 } from '../support/token-records.js';
 
 const MYSQL_URL = process.env['MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306/test';
@@ -64,8 +66,10 @@ async function rows<Row = Record<string, unknown>>(sql: string, values: unknown[
   return result as unknown as Row[];
 }
 
-async function migrationRows(tableName: string): Promise<Array<{ version: number; name: string }>> {
-  return rows('SELECT version, name FROM jwt_refresh_migrations WHERE table_name = ? ORDER BY version', [tableName]);
+async function migrationRows(tableName: string): Promise<Array<{ version: number; name: string; applied_at: Date }>> {
+  if (!(await tableExists('jwt_refresh_migrations'))) return [];
+  // The admin pool reads DATETIME as UTC (timezone 'Z'), so a matching instant proves UTC storage.
+  return rows('SELECT version, name, applied_at FROM jwt_refresh_migrations WHERE table_name = ? ORDER BY version', [tableName]);
 }
 
 async function tableExists(tableName: string): Promise<boolean> {
@@ -119,6 +123,56 @@ runStoreConformance('mysql', async () => {
       }
     },
   };
+});
+
+function unreachableUrl(): string {
+  const url = new URL(MYSQL_URL);
+  url.port = '1';
+  return url.href;
+}
+
+runStoreLifecycle('mysql', {
+  setup: async () => void (await admin()),
+  create: (options) => createMysqlStore(options as MysqlStoreOptions),
+  table: { option: 'tableName', maxLength: 52, fresh: freshTable },
+  connection: {
+    owned: () => ({ url: MYSQL_URL }),
+    shared: async () => {
+      const pool = mysql.createPool({ uri: MYSQL_URL });
+      return {
+        options: { pool },
+        isOpen: async () => (await pool.query<RowDataPacket[]>('SELECT 1 AS one'))[0][0]?.['one'] === 1,
+        close: () => pool.end(),
+      };
+    },
+    isClosed: (store) => store.pool.query('SELECT 1').then(() => false, () => true),
+    failsAfterClose: true,
+  },
+  migrations: {
+    mode: 'lazy',
+    steps: mysqlMigrations,
+    needsSchema: true,
+    records: async (table) => (await migrationRows(table)).map((row) => ({ version: row.version, name: row.name, appliedAt: row.applied_at })),
+    foreignTable: {
+      create: async (table) => {
+        await rows(`CREATE TABLE \`${table}\` (id INT PRIMARY KEY, refresh_token VARCHAR(128), username VARCHAR(255), valid DATETIME)`);
+      },
+      drop: async (table) => {
+        await rows(`DROP TABLE \`${table}\``);
+      },
+    },
+    withoutMetadata: async (table) => {
+      await rows(`ALTER TABLE \`${table}\` DROP COLUMN metadata`);
+      await rows('DELETE FROM jwt_refresh_migrations WHERE table_name = ? AND version = 3', [table]);
+    },
+  },
+  driverFailure: {
+    break: async (_store, table) => {
+      await rows(`DROP TABLE \`${table}\``);
+    },
+    cause: { code: 'ER_NO_SUCH_TABLE' },
+  },
+  unreachable: { options: async () => ({ url: unreachableUrl() }), cause: /ECONNREFUSED/ },
 });
 
 /** This file's records: a one-step label hash and the bare `alice` identifier. */
@@ -184,100 +238,12 @@ describe('MySQL store', () => {
   });
 
   describe('migrations', () => {
-    it('run lazily on first use and are idempotent: a second store applies nothing and each version is recorded once', async () => {
+    it('release GET_LOCK once migrated, so the next migrator of any table need not wait', async () => {
       const tableName = freshTable();
-      const first = track(createMysqlStore({ url: MYSQL_URL, tableName }));
-      await first.insert(record('kept'));
-      await first.close();
+      await Promise.all(Array.from({ length: 2 }, () => track(createMysqlStore({ url: MYSQL_URL, tableName })).migrate()));
 
-      const second = track(createMysqlStore({ url: MYSQL_URL, tableName }));
-      expect(await second.migrate()).toEqual([]);
-      expect(await second.migrate()).toEqual([]);
-
-      expect(await migrationRows(tableName)).toEqual(mysqlMigrations.map((m) => ({ version: m.version, name: m.name })));
-      expect(await second.findByHash(hashOf('kept'))).not.toBeNull();
-    });
-
-    it('apply each version once when four stores, each on its own pool, migrate a fresh table at once', async () => {
-      const tableName = freshTable();
-      const stores = Array.from({ length: 4 }, () => track(createMysqlStore({ url: MYSQL_URL, tableName })));
-
-      const applied = await Promise.all(stores.map((store) => store.migrate()));
-
-      expect(applied.filter((versions) => versions.length > 0)).toEqual([mysqlMigrations.map((m) => m.version)]);
-      expect(applied.filter((versions) => versions.length === 0)).toHaveLength(3);
-      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(mysqlMigrations.map((m) => m.version));
       const [lockHolder] = await rows<{ holder: number | null }>('SELECT IS_USED_LOCK(?) AS holder', [MYSQL_MIGRATION_LOCK]);
       expect(lockHolder?.holder).toBeNull();
-    });
-
-    it('let two stores race their lazy migration through their first operations', async () => {
-      const tableName = freshTable();
-      const a = track(createMysqlStore({ url: MYSQL_URL, tableName }));
-      const b = track(createMysqlStore({ url: MYSQL_URL, tableName }));
-
-      await Promise.all([a.insert(record('from-a')), b.insert(record('from-b'))]);
-
-      expect(await a.count()).toBe(2);
-      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(mysqlMigrations.map((m) => m.version));
-    });
-
-    it('are skipped with migrate: false (operations then fail), and migrate() applies them', async () => {
-      const tableName = freshTable();
-      const store = track(createMysqlStore({ url: MYSQL_URL, tableName, migrate: false }));
-
-      await expect(store.count()).rejects.toBeInstanceOf(StoreError);
-      expect(await tableExists(tableName)).toBe(false);
-
-      expect(await store.migrate()).toEqual(mysqlMigrations.map((m) => m.version));
-      await store.insert(record('after-migrate'));
-      expect(await store.count()).toBe(1);
-    });
-
-    it('record applied_at from the injected clock, in UTC', async () => {
-      const tableName = freshTable();
-      const store = track(createMysqlStore({ url: MYSQL_URL, tableName, clock: () => T0 }));
-      await store.migrate();
-
-      const applied = await rows<{ applied: string }>(
-        "SELECT DATE_FORMAT(applied_at, '%Y-%m-%d %H:%i:%s.%f') AS applied FROM jwt_refresh_migrations WHERE table_name = ?",
-        [tableName],
-      );
-      expect(applied.map((row) => row.applied)).toEqual(mysqlMigrations.map(() => '2031-03-04 05:06:07.123000'));
-    });
-
-    it('refuse to adopt a same-named table they did not create, recording nothing', async () => {
-      const tableName = freshTable();
-      await rows(`CREATE TABLE \`${tableName}\` (id INT PRIMARY KEY, refresh_token VARCHAR(128), username VARCHAR(255), valid DATETIME)`);
-      const store = track(createMysqlStore({ url: MYSQL_URL, tableName }));
-
-      const error: unknown = await store.migrate().catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(StoreError);
-      expect((error as StoreError).message).toBe('Store operation failed: migrate');
-      expect(await migrationRows(tableName)).toEqual([]);
-      // The lazy path refuses too, on every call (a failed migration is not memoised).
-      await expect(store.count()).rejects.toThrow('Store operation failed: migrate');
-      await expect(store.count()).rejects.toThrow('Store operation failed: migrate');
-    });
-
-    it('upgrade a version-2 table on first use: rows stored before read metadata as null, new ones keep it', async () => {
-      const tableName = freshTable();
-      await track(createMysqlStore({ url: MYSQL_URL, tableName })).insert(record('before-3'));
-      // Back to the schema a release before migration 3 left behind.
-      await rows(`ALTER TABLE \`${tableName}\` DROP COLUMN metadata`);
-      await rows('DELETE FROM jwt_refresh_migrations WHERE table_name = ? AND version = 3', [tableName]);
-
-      const upgraded = track(createMysqlStore({ url: MYSQL_URL, tableName }));
-      expect((await upgraded.findByHash(hashOf('before-3')))?.metadata).toBeNull();
-      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(mysqlMigrations.map((m) => m.version));
-      await upgraded.insert(record('after-3', { metadata: '{"tenant":"acme"}' }));
-      expect((await upgraded.findByHash(hashOf('after-3')))?.metadata).toBe('{"tenant":"acme"}');
-      const [column] = await rows<{ COLUMN_TYPE: string; IS_NULLABLE: string }>(
-        `SELECT COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS
-         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'metadata'`,
-        [tableName],
-      );
-      expect(column).toEqual({ COLUMN_TYPE: 'text', IS_NULLABLE: 'YES' });
     });
 
     it('complete migration 3 when a process died after adding the column but before recording the version', async () => {
@@ -289,6 +255,12 @@ describe('MySQL store', () => {
       expect(await track(createMysqlStore({ url: MYSQL_URL, tableName })).migrate()).toEqual([3]);
       expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(mysqlMigrations.map((m) => m.version));
       expect((await track(createMysqlStore({ url: MYSQL_URL, tableName })).findByHash(hashOf('kept')))?.metadata).toBe('{"a":1}');
+      const [column] = await rows<{ COLUMN_TYPE: string; IS_NULLABLE: string }>(
+        `SELECT COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'metadata'`,
+        [tableName],
+      );
+      expect(column).toEqual({ COLUMN_TYPE: 'text', IS_NULLABLE: 'YES' });
     });
   });
 
@@ -359,20 +331,7 @@ describe('MySQL store', () => {
   });
 
   describe('options', () => {
-    it('accepts a 52-character table name and refuses longer ones and anything that is not an SQL identifier', () => {
-      const pool = trackPool(mysql.createPool({ uri: MYSQL_URL }));
-      expect(createMysqlStore({ pool, tableName: `t${'x'.repeat(51)}` }).tableName).toHaveLength(52);
-
-      for (const tableName of ['', '1tokens', 'refresh-tokens', 'tokens; DROP TABLE users', '`quoted`', `t${'x'.repeat(52)}`]) {
-        expect(() => createMysqlStore({ pool, tableName }), tableName).toThrow(ConfigError);
-      }
-    });
-
-    it('needs exactly one of url and pool, and a well-formed url it does not echo', () => {
-      const pool = trackPool(mysql.createPool({ uri: MYSQL_URL }));
-
-      expect(() => createMysqlStore({})).toThrow(ConfigError);
-      expect(() => createMysqlStore({ url: MYSQL_URL, pool })).toThrow(ConfigError);
+    it('needs a well-formed url, which it does not echo', () => {
       expect(() => createMysqlStore({ url: 'not a url with s3cret' })).toThrow(ConfigError);
       expect(() => createMysqlStore({ url: 'not a url with s3cret' })).not.toThrow(/s3cret/);
     });
@@ -400,49 +359,6 @@ describe('MySQL store', () => {
         `SELECT DATE_FORMAT(valid_until, '%Y-%m-%d %H:%i:%s.%f') AS valid_until FROM \`${tableName}\``,
       );
       expect(raw?.valid_until).toBe('2031-03-05 05:06:07.123000');
-    });
-  });
-
-  describe('connections', () => {
-    it('close() leaves an app-owned pool open and ends one it opened', async () => {
-      const pool = trackPool(mysql.createPool({ uri: MYSQL_URL }));
-      const shared = createMysqlStore({ pool, tableName: freshTable() });
-      await shared.insert(record('shared'));
-      await shared.close();
-      await shared.close();
-      const [[one]] = await pool.query<RowDataPacket[]>('SELECT 1 AS one');
-      expect(one?.['one']).toBe(1);
-
-      const owned = createMysqlStore({ url: MYSQL_URL, tableName: freshTable() });
-      await owned.count();
-      await owned.close();
-      await expect(owned.pool.query('SELECT 1')).rejects.toThrow();
-      await expect(owned.count()).rejects.toBeInstanceOf(StoreError);
-    });
-
-    it('wraps driver failures in StoreError, keeping the SQL message in cause only', async () => {
-      const tableName = freshTable();
-      const store = track(createMysqlStore({ url: MYSQL_URL, tableName }));
-      await store.migrate();
-      await rows(`DROP TABLE \`${tableName}\``);
-
-      const error: unknown = await store.findByHash(hashOf('x')).catch((e: unknown) => e);
-
-      expect(error).toBeInstanceOf(StoreError);
-      expect((error as StoreError).message).toBe('Store operation failed: findByHash');
-      expect((error as StoreError).cause).toMatchObject({ code: 'ER_NO_SUCH_TABLE' });
-    });
-
-    it('answers a StoreError, not a hang, when the server is unreachable', async () => {
-      const url = new URL(MYSQL_URL);
-      url.port = '1';
-      const store = track(createMysqlStore({ url: url.href, migrate: false }));
-
-      const error: unknown = await store.findByHash(hashOf('x')).catch((e: unknown) => e);
-
-      expect(error).toBeInstanceOf(StoreError);
-      expect((error as StoreError).message).toBe('Store operation failed: findByHash');
-      expect((error as StoreError).cause).toMatchObject({ code: 'ECONNREFUSED' });
     });
   });
 

@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, StoreError } from '../../src/errors.js';
+import { ConfigError } from '../../src/errors.js';
 import { createPostgresStore, type PostgresRefreshTokenStore, type PostgresStoreOptions } from '../../src/stores/postgres.js';
 import {
   POSTGRES_MAX_TABLE_NAME_LENGTH,
   POSTGRES_MIGRATION_LOCK_KEY,
   postgresMigrations,
-} from '../../src/stores/postgres-migrations.js';
+} from '../../src/stores/postgres/postgres-migrations.js';
 import type { RefreshTokenRecord } from '../../src/stores/store.js';
 import { runStoreConformance } from '../conformance/store.suite.js';
+import { runStoreLifecycle } from '../conformance/store-lifecycle.suite.js';
 import { at, HOUR, labelHash as hashOf, recordMaker, T0 } from '../support/token-records.js';
 
 /** The server under test; the default is the PostgreSQL this project's machines run (trust auth). */
@@ -136,6 +137,70 @@ runStoreConformance('postgres', async () => {
   };
 });
 
+/** The migration records of `table` in `schema`, oldest first ([] before the first migration created their table). */
+async function migrationRows(table: string, schema = 'public'): Promise<Array<{ version: number; name: string; applied_at: Date }>> {
+  const exists = await admin.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [`"${schema}".jwt_refresh_migrations`]);
+  if (exists.rows[0]?.found !== true) {
+    return [];
+  }
+  const result = await admin.query<{ version: number; name: string; applied_at: Date }>(
+    `SELECT version, name, applied_at FROM "${schema}".jwt_refresh_migrations WHERE table_name = $1 ORDER BY version`,
+    [table],
+  );
+  return result.rows;
+}
+
+function unreachableUrl(): string {
+  const url = new URL(POSTGRES_URL);
+  url.port = '1';
+  return url.toString();
+}
+
+runStoreLifecycle('postgres', {
+  setup: assertReachable,
+  create: (options) => createPostgresStore(options as PostgresStoreOptions),
+  table: { option: 'tableName', maxLength: POSTGRES_MAX_TABLE_NAME_LENGTH, fresh: freshTable },
+  connection: {
+    owned: () => ({ url: POSTGRES_URL }),
+    shared: async () => {
+      const pool = new pg.Pool({ connectionString: POSTGRES_URL });
+      pool.on('error', () => {});
+      return {
+        options: { pool },
+        isOpen: async () => !pool.ending && (await pool.query('SELECT 1')).rowCount === 1,
+        close: () => pool.end(),
+      };
+    },
+    isClosed: async (store) => store.pool.ended,
+    failsAfterClose: true,
+  },
+  migrations: {
+    mode: 'lazy',
+    steps: postgresMigrations,
+    needsSchema: true,
+    records: async (table) => (await migrationRows(table)).map((row) => ({ version: row.version, name: row.name, appliedAt: row.applied_at })),
+    foreignTable: {
+      create: async (table) => {
+        await admin.query(`CREATE TABLE public."${table}" (id SERIAL PRIMARY KEY, refresh_token TEXT, username TEXT, valid TIMESTAMP)`);
+      },
+      drop: async (table) => {
+        await admin.query(`DROP TABLE public."${table}"`);
+      },
+    },
+    withoutMetadata: async (table) => {
+      await admin.query(`ALTER TABLE public."${table}" DROP COLUMN metadata`);
+      await admin.query('DELETE FROM public.jwt_refresh_migrations WHERE table_name = $1 AND version = 3', [table]);
+    },
+  },
+  driverFailure: {
+    break: async (_store, table) => {
+      await admin.query(`DROP TABLE public."${table}"`);
+    },
+    cause: { code: '42P01' },
+  },
+  unreachable: { options: async () => ({ url: unreachableUrl() }), cause: /ECONNREFUSED/ },
+});
+
 /** This file's records: a one-step label hash and the bare `alice` identifier. */
 const record = recordMaker({ hash: hashOf, userIdentifier: 'alice' });
 
@@ -177,117 +242,7 @@ describe('PostgreSQL store', () => {
     }
   });
 
-  async function migrationRows(
-    table: string,
-    schema = 'public',
-  ): Promise<Array<{ version: number; name: string; applied_at: Date }>> {
-    const exists = await admin.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [`"${schema}".jwt_refresh_migrations`]);
-    if (exists.rows[0]?.found !== true) {
-      return [];
-    }
-    const result = await admin.query<{ version: number; name: string; applied_at: Date }>(
-      `SELECT version, name, applied_at FROM "${schema}".jwt_refresh_migrations WHERE table_name = $1 ORDER BY version`,
-      [table],
-    );
-    return result.rows;
-  }
-
   const allVersions = postgresMigrations.map((m) => m.version);
-
-  describe('migrations', () => {
-    it('are idempotent: a second store on the same table applies nothing and records each version once', async () => {
-      const tableName = freshTable();
-      const first = open({ url: POSTGRES_URL, tableName });
-      await first.insert(record('kept'));
-      await first.close();
-
-      const second = open({ url: POSTGRES_URL, tableName });
-      expect(await second.migrate()).toEqual([]);
-      expect(await second.migrate()).toEqual([]);
-
-      expect((await migrationRows(tableName)).map(({ version, name }) => ({ version, name }))).toEqual(
-        postgresMigrations.map((m) => ({ version: m.version, name: m.name })),
-      );
-      expect(await second.findByHash(hashOf('kept'))).not.toBeNull();
-    });
-
-    it('apply each version once when several stores, each with its own pool, migrate a fresh table at once', async () => {
-      const tableName = freshTable();
-      const stores = Array.from({ length: 4 }, () => open({ url: POSTGRES_URL, tableName, migrate: false }));
-
-      const applied = await Promise.all(stores.map((store) => store.migrate()));
-
-      // Every version applied by exactly one of them, whichever got the lock first.
-      expect(applied.flat().sort((a, b) => a - b)).toEqual(allVersions);
-      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(allVersions);
-      for (const store of stores) {
-        expect(await store.count()).toBe(0);
-      }
-    });
-
-    it('migrate lazily and once when the first operations of a new store run in parallel', async () => {
-      const tableName = freshTable();
-      const store = open({ url: POSTGRES_URL, tableName });
-
-      const counts = await Promise.all(Array.from({ length: 20 }, () => store.count()));
-
-      expect(counts).toEqual(Array.from({ length: 20 }, () => 0));
-      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(allVersions);
-      expect(await store.migrate()).toEqual([]);
-    });
-
-    it('record applied_at from the injected clock', async () => {
-      const tableName = freshTable();
-      const store = open({ url: POSTGRES_URL, tableName, clock: () => T0 });
-      await store.migrate();
-
-      expect((await migrationRows(tableName)).map((row) => row.applied_at.getTime())).toEqual(
-        allVersions.map(() => T0.getTime()),
-      );
-    });
-
-    it('are skipped with migrate: false, and migrate() then applies them', async () => {
-      const tableName = freshTable();
-      const store = open({ url: POSTGRES_URL, tableName, migrate: false });
-
-      await expect(store.count()).rejects.toBeInstanceOf(StoreError);
-      expect(await migrationRows(tableName)).toEqual([]);
-
-      expect(await store.migrate()).toEqual(allVersions);
-      await store.insert(record('after-migrate'));
-      expect(await store.count()).toBe(1);
-    });
-
-    it('refuse to adopt a same-named table they did not create, and retry on the next operation', async () => {
-      const tableName = freshTable();
-      await admin.query(`CREATE TABLE public."${tableName}" (id SERIAL PRIMARY KEY, refresh_token TEXT, username TEXT, valid TIMESTAMP)`);
-      const store = open({ url: POSTGRES_URL, tableName });
-
-      const error: unknown = await store.count().catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(StoreError);
-      expect((error as StoreError).message).toBe('Store operation failed: migrate');
-      expect(await migrationRows(tableName)).toEqual([]);
-
-      // The failure is not memoised: once the operator moved the old table away, the same store works.
-      await admin.query(`DROP TABLE public."${tableName}"`);
-      expect(await store.count()).toBe(0);
-      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(allVersions);
-    });
-
-    it('upgrade a version-2 table on first use: rows stored before read metadata as null, new ones keep it', async () => {
-      const tableName = freshTable();
-      await open({ url: POSTGRES_URL, tableName }).insert(record('before-3'));
-      // Back to the schema a release before migration 3 left behind.
-      await admin.query(`ALTER TABLE public."${tableName}" DROP COLUMN metadata`);
-      await admin.query('DELETE FROM public.jwt_refresh_migrations WHERE table_name = $1 AND version = 3', [tableName]);
-
-      const upgraded = open({ url: POSTGRES_URL, tableName });
-      expect((await upgraded.findByHash(hashOf('before-3')))?.metadata).toBeNull();
-      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(allVersions);
-      await upgraded.insert(record('after-3', { metadata: '{"tenant":"acme"}' }));
-      expect((await upgraded.findByHash(hashOf('after-3')))?.metadata).toBe('{"tenant":"acme"}');
-    });
-  });
 
   describe('options', () => {
     it('keeps its tables, indexes and migration records in a custom schema (mixed-case names quoted), apart from a same-named table elsewhere', async () => {
@@ -338,16 +293,11 @@ describe('PostgreSQL store', () => {
       expect(Math.max(...names.map((name) => name.length))).toBeLessThanOrEqual(63);
     });
 
-    it('refuses names that are not SQL identifiers or too long for derived names, and needs exactly one of url and pool', () => {
+    it('refuses a schema that is not an SQL identifier of at most 63 characters, and an empty url', () => {
       const pool = appPool();
-      for (const tableName of ['', '1tokens', 'refresh-tokens', 'tokens; DROP TABLE users', '"quoted"', 'x'.repeat(POSTGRES_MAX_TABLE_NAME_LENGTH + 1)]) {
-        expect(() => createPostgresStore({ pool, tableName }), tableName).toThrow(ConfigError);
-      }
       for (const schema of ['', 'auth.tokens', 'a"b', 'x'.repeat(64)]) {
         expect(() => createPostgresStore({ pool, schema }), schema).toThrow(ConfigError);
       }
-      expect(() => createPostgresStore({})).toThrow(ConfigError);
-      expect(() => createPostgresStore({ url: POSTGRES_URL, pool })).toThrow(ConfigError);
       expect(() => createPostgresStore({ url: '' })).toThrow(ConfigError);
       expect(createPostgresStore({ pool, schema: `s${'x'.repeat(62)}` }).schema).toHaveLength(63);
     });
@@ -428,49 +378,6 @@ describe('PostgreSQL store', () => {
   });
 
   describe('connections', () => {
-    it('close() leaves an app-owned pool open, and ends a pool the store opened', async () => {
-      const tableName = freshTable();
-      const pool = appPool();
-      const shared = createPostgresStore({ pool, tableName });
-      await shared.insert(record('shared'));
-      await shared.close();
-      await shared.close();
-      expect(pool.ending).toBe(false);
-      expect((await pool.query(`SELECT count(*)::int AS n FROM public."${tableName}"`)).rows).toEqual([{ n: 1 }]);
-
-      const owned = open({ url: POSTGRES_URL, tableName });
-      expect(await owned.count()).toBe(1);
-      await owned.close();
-      expect(owned.pool.ended).toBe(true);
-      await expect(owned.count()).rejects.toBeInstanceOf(StoreError);
-    });
-
-    it('wraps driver failures in StoreError, keeping the SQL message in cause only', async () => {
-      const tableName = freshTable();
-      const store = open({ url: POSTGRES_URL, tableName });
-      await store.migrate();
-      await admin.query(`DROP TABLE public."${tableName}"`);
-
-      const error: unknown = await store.findByHash(hashOf('x')).catch((e: unknown) => e);
-
-      expect(error).toBeInstanceOf(StoreError);
-      expect((error as StoreError).message).toBe('Store operation failed: findByHash');
-      expect((error as StoreError).cause).toBeInstanceOf(pg.DatabaseError);
-      expect(((error as StoreError).cause as pg.DatabaseError).code).toBe('42P01');
-    });
-
-    it('fails with a StoreError when the server cannot be reached', async () => {
-      const unreachable = new URL(POSTGRES_URL);
-      unreachable.port = '1';
-      const store = open({ url: unreachable.toString() });
-
-      const error: unknown = await store.count().catch((e: unknown) => e);
-
-      expect(error).toBeInstanceOf(StoreError);
-      expect((error as StoreError).message).toBe('Store operation failed: migrate');
-      expect(String((error as StoreError).cause)).toMatch(/ECONNREFUSED/);
-    });
-
     it('returns exact Dates and numbers even when the app pool parses every type as raw text', async () => {
       const tableName = freshTable();
       const raw: pg.CustomTypesConfig = { getTypeParser: () => (value: string) => value };
@@ -491,25 +398,6 @@ describe('PostgreSQL store', () => {
       await store.setRevokedBefore('user-1', at(HOUR + 9));
       expect(await store.getRevokedBefore('user-1')).toEqual(at(HOUR + 9));
       expect(await store.listFamilies('user-1', at(0))).toEqual([]);
-    });
-
-    it('lets one of two stores win when both saw the parent live before rotating', async () => {
-      const tableName = freshTable();
-      const a = open({ url: POSTGRES_URL, tableName });
-      const b = open({ url: POSTGRES_URL, tableName });
-      const parent = record('parent');
-      await a.insert(parent);
-      // The check-then-act race: both stores read the parent as live...
-      expect((await a.findByHash(parent.tokenHash))?.rotatedAt).toBeNull();
-      expect((await b.findByHash(parent.tokenHash))?.rotatedAt).toBeNull();
-
-      // ...then both rotate it; only the guarded UPDATE keeps the second out.
-      expect(await b.rotate(parent.tokenHash, successorOf(parent, 'from-b'), at(HOUR))).toBe('rotated');
-      expect(await a.rotate(parent.tokenHash, successorOf(parent, 'from-a'), at(HOUR))).toBe('conflict');
-
-      expect((await a.findByHash(parent.tokenHash))?.successorHash).toBe(hashOf('from-b'));
-      expect(await a.findByHash(hashOf('from-a'))).toBeNull();
-      expect(await a.count()).toBe(2);
     });
 
     it.each([

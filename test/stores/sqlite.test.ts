@@ -5,12 +5,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import ts from 'typescript';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, StoreError } from '../../src/errors.js';
-import { createSqliteStore } from '../../src/stores/sqlite.js';
-import { sqliteMigrations } from '../../src/stores/sqlite-migrations.js';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSqliteStore, type SqliteStoreOptions } from '../../src/stores/sqlite.js';
+import { sqliteMigrations } from '../../src/stores/sqlite/sqlite-migrations.js';
 import type { RefreshTokenRecord, RotateOutcome } from '../../src/stores/store.js';
 import { runStoreConformance } from '../conformance/store.suite.js';
+import { runStoreLifecycle } from '../conformance/store-lifecycle.suite.js';
 import { at, HOUR, labelHash as hashOf, recordMaker, T0 } from '../support/token-records.js';
 
 runStoreConformance('sqlite', async () => {
@@ -25,6 +25,67 @@ runStoreConformance('sqlite', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+/** One file for every lifecycle case, each on its own tables, read through `lifecycleAdmin`. */
+const lifecycleDir = mkdtempSync(join(tmpdir(), 'jwt-refresh-sqlite-lifecycle-'));
+const lifecycleFile = join(lifecycleDir, 'tokens.sqlite');
+let lifecycleAdmin: Database.Database | undefined;
+let lifecycleTables = 0;
+
+function admin(): Database.Database {
+  lifecycleAdmin ??= new Database(lifecycleFile);
+  return lifecycleAdmin;
+}
+
+afterAll(() => {
+  lifecycleAdmin?.close();
+  rmSync(lifecycleDir, { recursive: true, force: true });
+});
+
+runStoreLifecycle('sqlite', {
+  create: (options) => createSqliteStore(options as SqliteStoreOptions),
+  table: { option: 'tableName', maxLength: 63, fresh: () => `t${(lifecycleTables += 1)}` },
+  connection: {
+    owned: () => ({ filename: lifecycleFile }),
+    shared: async () => {
+      const database = new Database(lifecycleFile);
+      return {
+        options: { database },
+        isOpen: async () => database.open && database.prepare('SELECT 1').pluck().get() === 1,
+        close: async () => void database.close(),
+      };
+    },
+    isClosed: async (store) => !store.database.open,
+    failsAfterClose: true,
+  },
+  migrations: {
+    mode: 'eager',
+    steps: sqliteMigrations,
+    needsSchema: true,
+    records: async (table) => {
+      const ledger = admin().prepare("SELECT 1 FROM sqlite_master WHERE name = 'jwt_refresh_migrations'").get();
+      if (ledger === undefined) return [];
+      const rows = admin()
+        .prepare('SELECT version, name, applied_at FROM jwt_refresh_migrations WHERE table_name = ? ORDER BY version')
+        .all(table) as Array<{ version: number; name: string; applied_at: number }>;
+      return rows.map((row) => ({ version: row.version, name: row.name, appliedAt: new Date(row.applied_at) }));
+    },
+    foreignTable: {
+      create: async (table) => {
+        admin().exec(`CREATE TABLE "${table}" (id INTEGER PRIMARY KEY, refresh_token TEXT, username TEXT, valid DATETIME)`);
+      },
+      drop: async (table) => void admin().exec(`DROP TABLE "${table}"`),
+    },
+    withoutMetadata: async (table) => {
+      admin().exec(`ALTER TABLE "${table}" DROP COLUMN metadata`);
+      admin().prepare('DELETE FROM jwt_refresh_migrations WHERE table_name = ? AND version = 3').run(table);
+    },
+  },
+  driverFailure: {
+    break: async (store, table) => void store.database.exec(`DROP TABLE "${table}"`),
+    cause: { code: 'SQLITE_ERROR', message: expect.stringContaining('no such table') },
+  },
 });
 
 /** This file's records: a one-step label hash and the bare `alice` identifier. */
@@ -80,66 +141,12 @@ describe('SQLite store', () => {
       expect((await upper.findByHash(hashOf('case')))?.id).toBe('id-case');
     });
 
-    it('are idempotent: a second store on the same file applies nothing and records each version once', async () => {
-      const first = track(createSqliteStore({ filename }));
-      await first.insert(record('kept'));
-      await first.close();
-
-      const second = track(createSqliteStore({ filename }));
-      expect(await second.migrate()).toEqual([]);
-
-      expect(migrationRows(second.database)).toEqual(
-        sqliteMigrations.map((m) => ({ table_name: 'refresh_tokens', version: m.version, name: m.name })),
-      );
-      expect(await second.findByHash(hashOf('kept'))).not.toBeNull();
-    });
-
-    it('record applied_at from the injected clock', () => {
-      const store = track(createSqliteStore({ filename, clock: () => T0 }));
-
-      const appliedAt = store.database.prepare('SELECT applied_at FROM jwt_refresh_migrations').pluck().all();
-      expect(appliedAt).toEqual(sqliteMigrations.map(() => T0.getTime()));
-    });
-
-    it('are skipped with migrate: false, and migrate() then applies them', async () => {
-      const store = track(createSqliteStore({ filename, migrate: false }));
-      const tables = store.database.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck();
-      expect(tables.all()).not.toContain('refresh_tokens');
-
-      expect(await store.migrate()).toEqual(sqliteMigrations.map((m) => m.version));
-
-      await store.insert(record('after-migrate'));
-      expect(await store.count()).toBe(1);
-    });
-
-    it('refuse to adopt a same-named table they did not create, recording nothing', () => {
-      const database = track(new Database(filename));
-      database.exec('CREATE TABLE refresh_tokens (id INTEGER PRIMARY KEY, refresh_token TEXT, username TEXT, valid DATETIME)');
-
-      expect(() => createSqliteStore({ database })).toThrow(StoreError);
-      expect(migrationRows(database)).toEqual([]);
-    });
-
     it('apply each version once when several threads migrate a fresh file at once', async () => {
       const outcomes = await race(6, { filename, phase: 'migrate' });
 
       expect(outcomes).toEqual(Array.from({ length: 6 }, () => 'migrated'));
       const store = track(createSqliteStore({ filename }));
       expect(migrationRows(store.database).map((row) => row.version)).toEqual(sqliteMigrations.map((m) => m.version));
-    });
-
-    it('upgrade a version-2 database: rows stored before read metadata as null, new ones keep it', async () => {
-      const old = track(createSqliteStore({ filename }));
-      await old.insert(record('before-3'));
-      // Back to the schema a release before migration 3 left behind.
-      old.database.exec('ALTER TABLE refresh_tokens DROP COLUMN metadata; DELETE FROM jwt_refresh_migrations WHERE version = 3');
-      await old.close();
-
-      const upgraded = track(createSqliteStore({ filename, migrate: false }));
-      expect(await upgraded.migrate()).toEqual([3]);
-      expect((await upgraded.findByHash(hashOf('before-3')))?.metadata).toBeNull();
-      await upgraded.insert(record('after-3', { metadata: '{"tenant":"acme"}' }));
-      expect((await upgraded.findByHash(hashOf('after-3')))?.metadata).toBe('{"tenant":"acme"}');
     });
   });
 
@@ -151,41 +158,6 @@ describe('SQLite store', () => {
       expect(store.database.pragma('synchronous', { simple: true })).toBe(1);
       expect(store.database.pragma('busy_timeout', { simple: true })).toBe(5000);
       expect(store.database.pragma('foreign_keys', { simple: true })).toBe(1);
-    });
-
-    it('works on a custom table name, next to the default table in the same database', async () => {
-      const database = track(new Database(filename));
-      const custom = createSqliteStore({ database, tableName: 'jwt_refresh_tokens' });
-      const standard = createSqliteStore({ database });
-
-      await custom.insert(record('in-custom'));
-      await standard.insert(record('in-default-1'));
-      await standard.insert(record('in-default-2'));
-
-      expect(await custom.count()).toBe(1);
-      expect(await standard.count()).toBe(2);
-      expect(await custom.findByHash(hashOf('in-default-1'))).toBeNull();
-      expect(database.prepare('SELECT token_hash FROM jwt_refresh_tokens').pluck().all()).toEqual([hashOf('in-custom')]);
-      expect(migrationRows(database).map((row) => `${row.table_name}@${row.version}`)).toEqual([
-        ...sqliteMigrations.map((m) => `jwt_refresh_tokens@${m.version}`),
-        ...sqliteMigrations.map((m) => `refresh_tokens@${m.version}`),
-      ]);
-    });
-
-    it('accepts a 63-character table name and refuses anything that is not an SQL identifier', () => {
-      const database = track(new Database(':memory:'));
-      expect(createSqliteStore({ database, tableName: `t${'x'.repeat(62)}` }).tableName).toHaveLength(63);
-
-      for (const tableName of ['', '1tokens', 'refresh-tokens', 'tokens; DROP TABLE users', '"quoted"', `t${'x'.repeat(63)}`]) {
-        expect(() => createSqliteStore({ database, tableName }), tableName).toThrow(ConfigError);
-      }
-    });
-
-    it('needs exactly one of filename and database', () => {
-      const database = track(new Database(':memory:'));
-
-      expect(() => createSqliteStore({})).toThrow(ConfigError);
-      expect(() => createSqliteStore({ filename, database })).toThrow(ConfigError);
     });
 
     it('leaves the pragmas of an app-owned database alone', () => {
@@ -226,48 +198,6 @@ describe('SQLite store', () => {
   });
 
   describe('connections', () => {
-    it('close() leaves an app-owned database open and closes one it opened', async () => {
-      const database = track(new Database(filename));
-      const shared = createSqliteStore({ database });
-      await shared.close();
-      expect(database.open).toBe(true);
-      expect(database.prepare('SELECT COUNT(*) FROM refresh_tokens').pluck().get()).toBe(0);
-
-      const owned = track(createSqliteStore({ filename }));
-      await owned.close();
-      expect(owned.database.open).toBe(false);
-    });
-
-    it('wraps driver failures in StoreError, keeping the SQL message in cause only', async () => {
-      const store = track(createSqliteStore({ filename }));
-      store.database.exec('DROP TABLE refresh_tokens');
-
-      const error: unknown = await store.findByHash(hashOf('x')).catch((e: unknown) => e);
-
-      expect(error).toBeInstanceOf(StoreError);
-      expect((error as StoreError).message).toBe('Store operation failed: findByHash');
-      expect((error as StoreError).cause).toBeInstanceOf(Database.SqliteError);
-      expect(String((error as StoreError).cause)).toContain('no such table');
-    });
-
-    it('lets one of two connections win when both saw the parent live before rotating', async () => {
-      const a = track(createSqliteStore({ filename }));
-      const b = track(createSqliteStore({ filename }));
-      const parent = record('parent');
-      await a.insert(parent);
-      // The check-then-act race: both connections read the parent as live...
-      expect((await a.findByHash(parent.tokenHash))?.rotatedAt).toBeNull();
-      expect((await b.findByHash(parent.tokenHash))?.rotatedAt).toBeNull();
-
-      // ...then both rotate it; only the compare-and-set in the UPDATE keeps the second out.
-      expect(await b.rotate(parent.tokenHash, successorOf(parent, 'from-b'), at(HOUR))).toBe('rotated');
-      expect(await a.rotate(parent.tokenHash, successorOf(parent, 'from-a'), at(HOUR))).toBe('conflict');
-
-      expect((await a.findByHash(parent.tokenHash))?.successorHash).toBe(hashOf('from-b'));
-      expect(await a.findByHash(hashOf('from-a'))).toBeNull();
-      expect(await a.count()).toBe(2);
-    });
-
     it('lets exactly one of 8 threads, each on its own connection, rotate one parent', async () => {
       const store = track(createSqliteStore({ filename }));
       const parent = record('parent');

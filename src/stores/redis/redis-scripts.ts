@@ -20,7 +20,7 @@
  * One script, registered on the client with ioredis's `defineCommand`.
  *
  * @example
- * const { lua, numberOfKeys } = redisScripts.revoke;
+ * const { lua, numberOfKeys } = redisScripts.rotate;
  */
 export interface RedisScript {
   /** How many leading arguments are KEYS; the rest are ARGV. */
@@ -138,19 +138,6 @@ end
 redis.call('HSET', KEYS[1], 'rotated_at', ARGV[4], 'last_used_at', ARGV[4], 'successor_hash', ARGV[1])
 store_record(KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], ARGV[2], ARGV[3], 5)
 return 'rotated'
-`,
-  ),
-
-  /** KEYS: token. ARGV: revokedAt. Answers 1 when it revoked the record, else 0. */
-  revoke: script(
-    1,
-    `
-local state = redis.call('HMGET', KEYS[1], 'token_hash', 'revoked_at')
-if not state[1] or state[2] then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'revoked_at', ARGV[1])
-return 1
 `,
   ),
 

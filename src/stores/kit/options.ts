@@ -1,0 +1,28 @@
+/** The option checks every store makes, with the same rule and wording everywhere. */
+import { ConfigError } from '../../errors.js';
+
+/** A letter or "_", then letters, digits or "_": a table name valid for one store is valid for all. */
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `value` when it is an identifier of at most `maxLength` characters (63 by
+ * default: PostgreSQL's limit, within MySQL's 64), else a ConfigError naming `option`.
+ */
+export function identifier(option: string, value: unknown, { maxLength = 63, kind = 'an SQL identifier' } = {}): string {
+  if (typeof value !== 'string' || !IDENTIFIER.test(value) || value.length > maxLength) {
+    throw new ConfigError(
+      `${option}: expected ${kind} (a letter or "_", then letters, digits or "_", ${maxLength} characters at most)`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Refuses options giving both or neither of the two ways to reach a backend:
+ * `owned`, which the store opens and closes, and `shared`, a handle the app owns.
+ */
+export function exactlyOne<O extends object>(store: string, options: O, owned: keyof O, shared: keyof O): void {
+  if ((options[owned] === undefined) === (options[shared] === undefined)) {
+    throw new ConfigError(`stores.${store}: expected exactly one of \`${String(owned)}\` and \`${String(shared)}\``);
+  }
+}

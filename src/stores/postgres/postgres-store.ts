@@ -1,0 +1,358 @@
+/**
+ * The PostgreSQL store, on node-postgres (`pg`) and its connection pool: every
+ * method is one statement, or one short READ COMMITTED transaction, on a
+ * pooled connection, so several app instances can share the database.
+ */
+import pg from 'pg';
+import { ConfigError, StoreError } from '../../errors.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { attempt, errorProperty, type RetryPolicy } from '../kit/attempt.js';
+import { LazyMigration } from '../kit/lazy-migration.js';
+import { runMigrations } from '../kit/migration-runner.js';
+import { exactlyOne, identifier } from '../kit/options.js';
+import { fromFamilyRow, fromRow, insertValues, type FamilyRow, type TokenRow } from '../kit/record-codec.js';
+import { assertBatchSize, rateLimitWindow } from '../kit/records.js';
+import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from '../store.js';
+import {
+  POSTGRES_MAX_TABLE_NAME_LENGTH,
+  POSTGRES_MIGRATION_LOCK_KEY,
+  POSTGRES_MIGRATIONS_TABLE,
+  postgresMigrations,
+  qualified,
+  type PostgresMigration,
+} from './postgres-migrations.js';
+import { buildStatements, type Statements } from './postgres-sql.js';
+
+/** Options of {@link createPostgresStore}. Give exactly one of `url` and `pool`. */
+export interface PostgresStoreOptions {
+  /**
+   * Connection string (`postgres://user@host:5432/db`). The store opens a
+   * `pg.Pool` on it (pg's defaults: up to 10 connections) and `close()` ends it.
+   */
+  url?: string;
+  /** A pool the app owns and configures: the store borrows connections and `close()` leaves it open. */
+  pool?: pg.Pool;
+  /**
+   * Token table, an SQL identifier of at most 38 characters (so every derived
+   * name such as `<table>_rate_limits_reset_at_idx` fits PostgreSQL's 63). Default `refresh_tokens`.
+   */
+  tableName?: string;
+  /** Schema of the store's tables, created by the first migration when missing. Default `public`. */
+  schema?: string;
+  /**
+   * Apply missing migrations before the first operation. Default true; with
+   * false, run {@link PostgresRefreshTokenStore.migrate} yourself (e.g. in a deploy step).
+   */
+  migrate?: boolean;
+  /** Source of the `applied_at` time of migrations. Default the wall clock. */
+  clock?: Clock;
+}
+
+/**
+ * A numeric column as pg hands it over: int4 arrives as a number, int8 (our
+ * epoch milliseconds and counts) as a string by default, or as whatever an
+ * app's global type parser makes of it (number, bigint); `Number()` takes all.
+ */
+type Numeric = number | string | bigint;
+
+/**
+ * The token table's row as the store selects it: instants as epoch
+ * milliseconds, and `generation` {@link Numeric} too, since an app's type
+ * parser may turn int4 into something else.
+ */
+type PostgresTokenRow = Omit<TokenRow<Numeric>, 'generation'> & { generation: Numeric };
+
+/** A parameter as the store sends it: instants go as ISO 8601 UTC strings, exact to the millisecond. */
+type Param = string | number | null;
+
+/**
+ * Work PostgreSQL rolled back as a whole and that may simply run again:
+ * serialization_failure (only under an app's stronger default isolation,
+ * since the store's own transactions pin READ COMMITTED) and
+ * deadlock_detected (revokeFamily and revokeUser lock overlapping rows in
+ * different orders).
+ */
+const RETRY: RetryPolicy = {
+  attempts: 10,
+  isRetryable: (error) => ['40001', '40P01'].includes(String(errorProperty(error, 'code'))),
+  pauseMs: (attempt) => Math.random() * 2 ** Math.min(attempt, 6),
+};
+
+/**
+ * A {@link RefreshTokenStore} on PostgreSQL through a `pg.Pool`. Build it with
+ * {@link createPostgresStore}.
+ *
+ * @example
+ * const store = new PostgresRefreshTokenStore({ url: process.env.DATABASE_URL });
+ * const record = await store.findByHash(hash);
+ */
+export class PostgresRefreshTokenStore implements RefreshTokenStore {
+  /** The pool, exposed for tests and operators that inspect raw rows. */
+  readonly pool: pg.Pool;
+  /** The validated token table name. */
+  readonly tableName: string;
+  /** The validated schema name. */
+  readonly schema: string;
+  readonly #ownsPool: boolean;
+  readonly #clock: Clock;
+  readonly #sql: Statements;
+  readonly #migration: LazyMigration;
+  #closed: Promise<void> | undefined;
+
+  /** Validates the options (a `ConfigError` if bad) and opens or adopts the pool, without connecting. */
+  constructor(options: PostgresStoreOptions) {
+    this.tableName = identifier('stores.postgres.tableName', options.tableName ?? 'refresh_tokens');
+    if (this.tableName.length > POSTGRES_MAX_TABLE_NAME_LENGTH) {
+      throw new ConfigError(
+        `stores.postgres.tableName: expected at most ${POSTGRES_MAX_TABLE_NAME_LENGTH} characters, so derived index and table names fit PostgreSQL's 63`,
+      );
+    }
+    this.schema = identifier('stores.postgres.schema', options.schema ?? 'public');
+    exactlyOne('postgres', options, 'url', 'pool');
+    if (options.url !== undefined && (typeof options.url !== 'string' || options.url === '')) {
+      throw new ConfigError('stores.postgres.url: expected a non-empty connection string');
+    }
+    this.#clock = options.clock ?? systemClock;
+    this.#sql = buildStatements(this.schema, this.tableName);
+    this.#ownsPool = options.pool === undefined;
+    this.pool = options.pool ?? new pg.Pool({ connectionString: options.url });
+    if (this.#ownsPool) {
+      // An idle connection the server drops makes the pool emit 'error'; unhandled, that
+      // would crash the process. The pool discards that connection and opens a fresh one.
+      this.pool.on('error', () => {});
+    }
+    this.#migration = new LazyMigration(() => attempt('migrate', () => this.#migrate(), RETRY), options.migrate !== false);
+  }
+
+  async migrate(): Promise<number[]> {
+    // Each step in its own transaction that takes `pg_advisory_xact_lock`, then re-checks its record.
+    const applied = await attempt('migrate', () => this.#migrate(), RETRY);
+    this.#migration.markDone();
+    return applied;
+  }
+
+  async insert(record: RefreshTokenRecord): Promise<void> {
+    await this.#run('insert', () => this.#query(this.#sql.insert, insertValues(record, instant)));
+  }
+
+  async findByHash(tokenHash: string): Promise<RefreshTokenRecord | null> {
+    const rows = await this.#run('findByHash', () => this.#query<PostgresTokenRow>(this.#sql.findByHash, [tokenHash]));
+    const row = rows.rows[0];
+    return row === undefined ? null : fromRow({ ...row, generation: Number(row.generation) }, toDate);
+  }
+
+  async touch(tokenHash: string, validUntil: Date, lastUsedAt: Date): Promise<boolean> {
+    const values = [instant(validUntil), instant(lastUsedAt), tokenHash];
+    return (await this.#run('touch', () => this.#query(this.#sql.touch, values))).rowCount === 1;
+  }
+
+  async rotate(parentHash: string, successor: RefreshTokenRecord, rotatedAt: Date): Promise<RotateOutcome> {
+    // One statement under READ COMMITTED: a racing rotation waits on the parent's row lock,
+    // re-checks the guard once the winner commits and matches nothing, with no serialization error.
+    const params = [...insertValues(successor, instant), instant(rotatedAt), parentHash];
+    const result = await this.#run('rotate', () => this.#query(this.#sql.rotate, params));
+    return result.rowCount === 1 ? 'rotated' : 'conflict';
+  }
+
+  async revokeFamily(familyId: string, revokedAt: Date): Promise<number> {
+    return this.#run('revokeFamily', () => this.#revokeUntilStable(this.#sql.revokeFamily, [instant(revokedAt), familyId]));
+  }
+
+  async revokeUser(userId: string, revokedAt: Date): Promise<number> {
+    return this.#run('revokeUser', () => this.#revokeUntilStable(this.#sql.revokeUser, [instant(revokedAt), userId]));
+  }
+
+  async listFamilies(userId: string, now: Date): Promise<FamilySummary[]> {
+    const result = await this.#run('listFamilies', () =>
+      this.#query<FamilyRow<Numeric>>(this.#sql.listFamilies, [userId, instant(now)]),
+    );
+    return result.rows.map((row) => fromFamilyRow(row, toDate));
+  }
+
+  async blockAccessToken(jti: string, expiresAt: Date): Promise<void> {
+    await this.#run('blockAccessToken', () => this.#query(this.#sql.block, [jti, instant(expiresAt)]));
+  }
+
+  async isAccessTokenBlocked(jti: string, now: Date): Promise<boolean> {
+    return (await this.#run('isAccessTokenBlocked', () => this.#query(this.#sql.isBlocked, [jti, instant(now)]))).rowCount === 1;
+  }
+
+  async setRevokedBefore(userId: string, at: Date): Promise<void> {
+    await this.#run('setRevokedBefore', () => this.#query(this.#sql.setRevokedBefore, [userId, instant(at)]));
+  }
+
+  async getRevokedBefore(userId: string): Promise<Date | null> {
+    const result = await this.#run('getRevokedBefore', () =>
+      this.#query<{ revoked_before: Numeric }>(this.#sql.getRevokedBefore, [userId]),
+    );
+    const row = result.rows[0];
+    return row === undefined ? null : toDate(row.revoked_before);
+  }
+
+  async hitRateLimit(key: string, windowSeconds: number, now: Date): Promise<RateLimitHit> {
+    const window = rateLimitWindow(now, windowSeconds);
+    const values = [key, instant(new Date(window.startMs)), instant(window.resetAt)];
+    const result = await this.#run('hitRateLimit', () =>
+      this.#query<{ count: Numeric; reset_at: Numeric }>(this.#sql.hitRateLimit, values),
+    );
+    const row = result.rows[0];
+    return { count: Number(row?.count ?? 1), resetAt: row === undefined ? window.resetAt : toDate(row.reset_at) };
+  }
+
+  async deleteExpired(before: Date, batchSize: number): Promise<number> {
+    assertBatchSize(batchSize);
+    const result = await this.#run('deleteExpired', () => this.#query(this.#sql.deleteExpired, [instant(before), batchSize]));
+    return result.rowCount ?? 0;
+  }
+
+  async purgeExpiredState(before: Date, watermarksBefore?: Date): Promise<number> {
+    const values = [instant(before), watermarksBefore === undefined ? null : instant(watermarksBefore)];
+    const result = await this.#run('purgeExpiredState', () =>
+      this.#query<{ removed: Numeric }>(this.#sql.purgeExpiredState, values),
+    );
+    return Number(result.rows[0]?.removed ?? 0);
+  }
+
+  async count(): Promise<number> {
+    const result = await this.#run('count', () => this.#query<{ n: Numeric }>(this.#sql.count, []));
+    return Number(result.rows[0]?.n ?? 0);
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsPool) {
+      this.#closed ??= attempt('close', () => this.pool.end());
+      await this.#closed;
+    }
+  }
+
+  /**
+   * Runs a revoking UPDATE again until it changes nothing. Under READ COMMITTED an
+   * UPDATE that waits on the parent row a concurrent rotation holds re-checks that
+   * row once the rotation commits, but never sees the successor the rotation
+   * inserted: its snapshot predates it, so the successor would stay live. The next
+   * statement takes a new snapshot and catches it; a pass that changes nothing
+   * proves no live record of the family (or user) is left, since a rotation still
+   * in flight holds an unrevoked parent that such a pass would have waited for.
+   */
+  async #revokeUntilStable(sql: string, values: Param[]): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const changed = (await this.#query(sql, values)).rowCount ?? 0;
+      if (changed === 0) return total;
+      total += changed;
+    }
+  }
+
+  async #migrate(): Promise<number[]> {
+    const migrations = qualified(this.schema, POSTGRES_MIGRATIONS_TABLE);
+    const key = (migration: PostgresMigration) => [this.tableName, migration.version];
+    return runMigrations<PostgresMigration, pg.PoolClient>(postgresMigrations, {
+      guard: (work) =>
+        this.#transaction(async (client) => {
+          // Held until COMMIT: a second migrator waits here, then (READ COMMITTED taking a
+          // fresh snapshot per statement) sees the version the first one recorded.
+          await client.query(`SELECT pg_advisory_xact_lock(${POSTGRES_MIGRATION_LOCK_KEY})`);
+          // Checked before creating rather than IF NOT EXISTS: CREATE SCHEMA needs the CREATE
+          // privilege on the database even when the schema exists, and a role that can only
+          // use an existing schema must still be able to migrate. Row counts, not selected
+          // booleans, so an app pool's custom type parsers cannot fool the checks.
+          const hasSchema = await client.query('SELECT 1 WHERE to_regnamespace($1) IS NOT NULL', [`"${this.schema}"`]);
+          if (hasSchema.rowCount === 0) {
+            await client.query(`CREATE SCHEMA "${this.schema}"`);
+          }
+          const hasTable = await client.query('SELECT 1 WHERE to_regclass($1) IS NOT NULL', [migrations]);
+          if (hasTable.rowCount === 0) {
+            await client.query(`
+              CREATE TABLE ${migrations} (
+                table_name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                name TEXT NOT NULL,
+                applied_at TIMESTAMPTZ(3) NOT NULL,
+                PRIMARY KEY (table_name, version)
+              )
+            `);
+          }
+          return work(client);
+        }),
+      isApplied: async (client, migration) =>
+        (await client.query(`SELECT 1 FROM ${migrations} WHERE table_name = $1 AND version = $2`, key(migration))).rowCount !== 0,
+      apply: async (client, migration) => {
+        await client.query(migration.up({ schema: this.schema, table: this.tableName }));
+      },
+      record: async (client, migration) => {
+        await client.query(`INSERT INTO ${migrations} (table_name, version, name, applied_at) VALUES ($1, $2, $3, $4)`, [
+          ...key(migration),
+          migration.name,
+          instant(this.#clock()),
+        ]);
+        return true;
+      },
+    });
+  }
+
+  /** Runs one operation once the schema is ready (migrating lazily on first use), retrying what RETRY allows. */
+  async #run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    if (this.#closed !== undefined) {
+      throw new StoreError('closed', { cause: new Error('the store was closed') });
+    }
+    await this.#migration.ready();
+    return attempt(operation, work, RETRY);
+  }
+
+  #query<R extends object = Record<string, unknown>>(text: string, values: Param[]): Promise<pg.QueryResult<R>> {
+    return this.pool.query<R>(text, values);
+  }
+
+  /**
+   * Runs `work` in one transaction on one pooled connection. READ COMMITTED is
+   * pinned, whatever the database's default isolation, because rotation and
+   * migration rely on its per-statement snapshots. A connection whose
+   * ROLLBACK fails is destroyed instead of going back to the pool mid-transaction.
+   */
+  async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/**
+ * A {@link PostgresRefreshTokenStore} on a pool it opens from `url` (and ends
+ * on `close()`) or on a `pg.Pool` the app owns. Migrates before the first
+ * operation unless `migrate: false`.
+ *
+ * @example
+ * const store = createPostgresStore({ url: 'postgres://app@db.internal:5432/app' });
+ * // or, sharing the app's pool, in its own schema:
+ * const shared = createPostgresStore({ pool: appPool, schema: 'auth', tableName: 'jwt_refresh_tokens' });
+ */
+export function createPostgresStore(options: PostgresStoreOptions): PostgresRefreshTokenStore {
+  return new PostgresRefreshTokenStore(options);
+}
+
+/**
+ * An instant as an ISO 8601 UTC string: unambiguous whatever the session's
+ * TimeZone, and exact to the millisecond (pg would render a Date in the
+ * process's local zone instead).
+ */
+function instant(date: Date): string {
+  return date.toISOString();
+}
+
+function toDate(millis: Numeric): Date {
+  return new Date(Number(millis));
+}
