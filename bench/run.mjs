@@ -161,8 +161,14 @@ function rpc(type, payload = {}, timeoutMs = 15_000) {
       reject(new Error(`server did not answer ${type} within ${timeoutMs} ms`));
     }, timeoutMs);
     pending.set(id, {
-      resolve: (value) => (clearTimeout(timer), resolveCall(value)),
-      reject: (error) => (clearTimeout(timer), reject(error)),
+      resolve: (value) => {
+        clearTimeout(timer);
+        resolveCall(value);
+      },
+      reject: (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
     });
     child.send({ id, type, ...payload });
   });

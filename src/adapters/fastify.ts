@@ -93,7 +93,7 @@ async function jwtRefreshFastify(fastify: FastifyInstance, options: JwtRefreshFa
   const { config } = jwtRefresh;
 
   const guard = (role?: string): preHandlerAsyncHookHandler =>
-    async function (request: FastifyRequest, reply: FastifyReply) {
+    async (request: FastifyRequest, reply: FastifyReply) => {
       try {
         const claims = await jwtRefresh.verifyAuthorization(request.headers.authorization, role === undefined ? {} : { role });
         request.auth = { claims };

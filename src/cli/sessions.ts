@@ -86,6 +86,7 @@ function formatDate(date: Date): string {
  * sequence could rewrite the operator's terminal) are shown as `?`.
  */
 function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 

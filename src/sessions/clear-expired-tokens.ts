@@ -43,7 +43,7 @@ export async function clearExpiredTokens(ctx: OperatorContext, options: ClearExp
   if (signal?.aborted === true) return { deleted, purged: 0, interrupted: true };
   const now = ctx.now();
   // Never past now: a blocklist entry that expires later still refuses a live access token.
-  const stateBefore = before < now ? before : now;
+  const stateBefore = new Date(Math.min(before.getTime(), now.getTime()));
   // A watermark at `at` only refuses access tokens issued before `at`; every one of them is
   // refused by its own `exp` (+ clockSkew) once `at + tokenTtl + clockSkew` is past.
   const { tokenTtl, clockSkew } = ctx.config.jwt;

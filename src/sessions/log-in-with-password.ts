@@ -1,4 +1,5 @@
 import { authenticateCredentials } from '../auth/authenticate-credentials.js';
+import type { User } from '../auth/user.js';
 import { JwtRefreshError } from '../errors.js';
 import { startSession, type IssueSessionOptions } from './issue-session.js';
 import type { SessionContext } from './session-context.js';
@@ -18,7 +19,7 @@ export async function logInWithPassword(
   password: string,
   options: IssueSessionOptions = {},
 ): Promise<SessionTokens> {
-  let user;
+  let user: User;
   try {
     user = await authenticateCredentials(ctx, identifier, password);
   } catch (error) {

@@ -281,7 +281,7 @@ describe('MongoDB store', () => {
         metadata: '{"tenant":"acme"}',
       });
       expect(raw?.validUntil).toBeInstanceOf(Date);
-      expect((raw?.expiresAt as Date).getTime()).toBe(at(48 * HOUR + 7).getTime());
+      expect((raw!.expiresAt as Date).getTime()).toBe(at(48 * HOUR + 7).getTime());
     });
 
     it(

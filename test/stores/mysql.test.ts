@@ -18,9 +18,9 @@ import { MYSQL_MIGRATION_LOCK, mysqlMigrations } from '../../src/stores/mysql/my
 import type { RefreshTokenRecord } from '../../src/stores/store.js';
 import { runStoreConformance } from '../conformance/store.suite.js';
 import { runStoreLifecycle } from '../conformance/store-lifecycle.suite.js';
-import { at, HOUR, labelHash as hashOf, recordMaker, T0 } from '../support/token-records.js';
+import { at, HOUR, labelHash as hashOf, recordMaker, } from '../support/token-records.js';
 
-const MYSQL_URL = process.env['MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306/test';
+const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const START_HINT =
   'start MariaDB with `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd` ' +
   '(not installed: `apt-get update && apt-get install -y mariadb-server`), or point MYSQL_URL at a MySQL 8 / MariaDB server';
@@ -93,7 +93,7 @@ afterAll(async () => {
       if (await tableExists('jwt_refresh_migrations')) {
         await connection.query('DELETE FROM jwt_refresh_migrations WHERE table_name LIKE ?', [`${RUN}%`]);
         const [[left]] = await connection.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM jwt_refresh_migrations');
-        if (Number(left?.['n']) === 0) await connection.query('DROP TABLE jwt_refresh_migrations');
+        if (Number(left?.n) === 0) await connection.query('DROP TABLE jwt_refresh_migrations');
       }
     } finally {
       await connection.query('SELECT RELEASE_LOCK(?)', [MYSQL_MIGRATION_LOCK]);
@@ -141,7 +141,7 @@ runStoreLifecycle('mysql', {
       const pool = mysql.createPool({ uri: MYSQL_URL });
       return {
         options: { pool },
-        isOpen: async () => (await pool.query<RowDataPacket[]>('SELECT 1 AS one'))[0][0]?.['one'] === 1,
+        isOpen: async () => (await pool.query<RowDataPacket[]>('SELECT 1 AS one'))[0][0]?.one === 1,
         close: () => pool.end(),
       };
     },
@@ -416,7 +416,7 @@ describe('MySQL store', () => {
       expect((await store.findByHash(parent.tokenHash))?.successorHash).toBe(child.tokenHash);
       if (before !== undefined) {
         const [[after]] = await (await admin()).query<RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'");
-        expect(Number(after?.['Value'])).toBeGreaterThan(Number(before['Value']));
+        expect(Number(after?.Value)).toBeGreaterThan(Number(before.Value));
       }
     });
 

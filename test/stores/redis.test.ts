@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, StoreError } from '../../src/errors.js';
+import { ConfigError, } from '../../src/errors.js';
 import { createRedisStore, type RedisRefreshTokenStore, type RedisStoreOptions } from '../../src/stores/redis.js';
 import type { RefreshTokenRecord, RotateOutcome } from '../../src/stores/store.js';
 import { runStoreConformance } from '../conformance/store.suite.js';
@@ -69,7 +69,10 @@ let lifecycleTables = 0;
 runStoreLifecycle('redis', {
   setup: connectAdmin,
   create: (options) => createRedisStore(options as RedisStoreOptions),
-  table: { option: 'tableName', maxLength: 63, fresh: () => `t${(lifecycleTables += 1)}` },
+  table: { option: 'tableName', maxLength: 63, fresh: () => {
+    lifecycleTables += 1;
+    return `t${lifecycleTables}`;
+  } },
   connection: {
     owned: () => ({ url: REDIS_URL, keyPrefix: LIFECYCLE_PREFIX }),
     shared: async () => {
@@ -134,6 +137,7 @@ describe('redis store', () => {
   });
 
   describe('keys', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the test's name quotes the key pattern.
     it('live under `${keyPrefix}${tableName}:`, and no key holds a plain token', async () => {
       const store = open();
       const p0 = record('p0', { userAgent: 'ua', ip: '192.0.2.1' });

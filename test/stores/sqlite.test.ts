@@ -11,7 +11,7 @@ import { sqliteMigrations } from '../../src/stores/sqlite/sqlite-migrations.js';
 import type { RefreshTokenRecord, RotateOutcome } from '../../src/stores/store.js';
 import { runStoreConformance } from '../conformance/store.suite.js';
 import { runStoreLifecycle } from '../conformance/store-lifecycle.suite.js';
-import { at, HOUR, labelHash as hashOf, recordMaker, T0 } from '../support/token-records.js';
+import { at, HOUR, labelHash as hashOf, recordMaker, } from '../support/token-records.js';
 
 runStoreConformance('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'jwt-refresh-sqlite-'));
@@ -45,7 +45,10 @@ afterAll(() => {
 
 runStoreLifecycle('sqlite', {
   create: (options) => createSqliteStore(options as SqliteStoreOptions),
-  table: { option: 'tableName', maxLength: 63, fresh: () => `t${(lifecycleTables += 1)}` },
+  table: { option: 'tableName', maxLength: 63, fresh: () => {
+    lifecycleTables += 1;
+    return `t${lifecycleTables}`;
+  } },
   connection: {
     owned: () => ({ filename: lifecycleFile }),
     shared: async () => {
