@@ -58,9 +58,22 @@ export function createCeiling({ backend, user, key }) {
     const owner = usersById.get(row.user_id);
     if (owner === undefined) return null;
     const iat = Math.floor(nowMs / 1000);
-    const claims = { roles: [...owner.roles], sub: owner.id, jti: randomUUID(), username: owner.identifier, iat, exp: iat + TOKEN_TTL_SECONDS };
+    const claims = {
+      roles: [...owner.roles],
+      sub: owner.id,
+      jti: randomUUID(),
+      username: owner.identifier,
+      iat,
+      exp: iat + TOKEN_TTL_SECONDS,
+    };
     const generation = row.generation + 1;
-    const next = createHmac('sha512', secret).update(presented).update('\0').update(row.family_id).update('\0').update(String(generation)).digest('hex');
+    const next = createHmac('sha512', secret)
+      .update(presented)
+      .update('\0')
+      .update(row.family_id)
+      .update('\0')
+      .update(String(generation))
+      .digest('hex');
     const client = { userAgent: userAgent ?? row.user_agent, ip: ip ?? row.ip };
     if (!(await backend.rotate(sha256(presented), rowOf(sha256(next), row.family_id, generation, nowMs, client), nowMs))) return null;
     const token = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'JWT' }).sign(key);
@@ -83,7 +96,23 @@ export function createCeiling({ backend, user, key }) {
 
 // ---- backends ---------------------------------------------------------------
 
-const COLUMNS = ['id', 'token_hash', 'user_id', 'user_identifier', 'family_id', 'generation', 'valid_until', 'family_deadline', 'created_at', 'last_used_at', 'rotated_at', 'successor_hash', 'revoked_at', 'user_agent', 'ip'];
+const COLUMNS = [
+  'id',
+  'token_hash',
+  'user_id',
+  'user_identifier',
+  'family_id',
+  'generation',
+  'valid_until',
+  'family_deadline',
+  'created_at',
+  'last_used_at',
+  'rotated_at',
+  'successor_hash',
+  'revoked_at',
+  'user_agent',
+  'ip',
+];
 const PG_INSTANTS = new Set(['valid_until', 'family_deadline', 'created_at', 'last_used_at', 'rotated_at', 'revoked_at']);
 const full = (row) => ({ family_deadline: null, last_used_at: null, rotated_at: null, successor_hash: null, revoked_at: null, ...row });
 const plain = (row, toMs = (v) => v) =>
@@ -139,7 +168,8 @@ export async function postgresBackend({ url, schema }) {
   const findSql = `SELECT user_id, family_id, generation, (extract(epoch from valid_until) * 1000)::float8 AS valid_until,
     revoked_at, rotated_at, user_agent, ip FROM ${table} WHERE token_hash = $1`;
   const insertSql = `INSERT INTO ${table} (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c, i) => (['valid_until', 'created_at'].includes(c) ? `to_timestamp($${i + 1}::float8 / 1000)` : `$${i + 1}`)).join(', ')})`;
-  const typed = (c, i) => (PG_INSTANTS.has(c) ? `to_timestamp($${i + 1}::float8 / 1000)` : `$${i + 1}::${c === 'generation' ? 'integer' : 'text'}`);
+  const typed = (c, i) =>
+    PG_INSTANTS.has(c) ? `to_timestamp($${i + 1}::float8 / 1000)` : `$${i + 1}::${c === 'generation' ? 'integer' : 'text'}`;
   const at = `to_timestamp($${COLUMNS.length + 1}::float8 / 1000)`;
   const rotateSql = `WITH parent AS (
       UPDATE ${table} SET rotated_at = ${at}, successor_hash = $2, last_used_at = ${at}
@@ -150,7 +180,11 @@ export async function postgresBackend({ url, schema }) {
     find: async (hash) => plain((await pool.query({ name: 'ceiling-find', text: findSql, values: [hash] })).rows[0]),
     rotate: async (parentHash, row, nowMs) => {
       const r = full(row);
-      const result = await pool.query({ name: 'ceiling-rotate', text: rotateSql, values: [...COLUMNS.map((c) => r[c]), nowMs, parentHash] });
+      const result = await pool.query({
+        name: 'ceiling-rotate',
+        text: rotateSql,
+        values: [...COLUMNS.map((c) => r[c]), nowMs, parentHash],
+      });
       return result.rowCount === 1;
     },
     insert: async (row) => {
@@ -170,7 +204,10 @@ export async function mysqlBackend({ url }) {
   const insertSql = `INSERT INTO ceiling_tokens (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
   return {
     find: async (hash) => {
-      const [rows] = await pool.execute('SELECT user_id, family_id, generation, valid_until, revoked_at, rotated_at, user_agent, ip FROM ceiling_tokens WHERE token_hash = ?', [hash]);
+      const [rows] = await pool.execute(
+        'SELECT user_id, family_id, generation, valid_until, revoked_at, rotated_at, user_agent, ip FROM ceiling_tokens WHERE token_hash = ?',
+        [hash],
+      );
       return plain(rows[0], (v) => (v instanceof Date ? v.getTime() : Date.parse(`${v}Z`)));
     },
     rotate: async (parentHash, row, nowMs) => {
@@ -187,7 +224,10 @@ export async function mysqlBackend({ url }) {
           await connection.query('ROLLBACK');
           return false;
         }
-        await connection.execute(insertSql, COLUMNS.map((c) => r[c]));
+        await connection.execute(
+          insertSql,
+          COLUMNS.map((c) => r[c]),
+        );
         await connection.query('COMMIT');
         return true;
       } finally {
@@ -196,7 +236,10 @@ export async function mysqlBackend({ url }) {
     },
     insert: async (row) => {
       const r = full({ ...row, valid_until: new Date(row.valid_until), created_at: new Date(row.created_at) });
-      await pool.execute(insertSql, COLUMNS.map((c) => r[c]));
+      await pool.execute(
+        insertSql,
+        COLUMNS.map((c) => r[c]),
+      );
     },
     close: () => pool.end(),
   };
@@ -238,8 +281,17 @@ return 1`,
     },
     rotate: async (parentHash, row, nowMs) => {
       const fields = Object.entries(row).flatMap(([k, v]) => (v === null ? [] : [k, String(v)]));
-      const keys = [keyOf(parentHash), keyOf(row.token_hash), `${keyPrefix}ceiling:family:${row.family_id}`, `${keyPrefix}ceiling:user:${row.user_id}`, `${keyPrefix}ceiling:expiry`];
-      return (await client.ceilingRotate(...keys, row.token_hash, row.valid_until, row.valid_until + RETENTION_MARGIN_MS, nowMs, ...fields)) === 1;
+      const keys = [
+        keyOf(parentHash),
+        keyOf(row.token_hash),
+        `${keyPrefix}ceiling:family:${row.family_id}`,
+        `${keyPrefix}ceiling:user:${row.user_id}`,
+        `${keyPrefix}ceiling:expiry`,
+      ];
+      return (
+        (await client.ceilingRotate(...keys, row.token_hash, row.valid_until, row.valid_until + RETENTION_MARGIN_MS, nowMs, ...fields)) ===
+        1
+      );
     },
     close: async () => void client.disconnect(),
   };

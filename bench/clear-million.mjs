@@ -57,7 +57,9 @@ async function main() {
       : { kind, databaseUrl: POSTGRES_URL, table };
   try {
     const seeded = await seed(target);
-    console.log(`seeded ${seeded.rows.toLocaleString('en')} expired rows in ${(seeded.ms / 1000).toFixed(1)} s${seeded.note ? ` (${seeded.note})` : ''}`);
+    console.log(
+      `seeded ${seeded.rows.toLocaleString('en')} expired rows in ${(seeded.ms / 1000).toFixed(1)} s${seeded.note ? ` (${seeded.note})` : ''}`,
+    );
 
     // The CLI's own footprint: the same command with nothing to delete (a separate empty table).
     const emptyTable = `${table}_empty`;
@@ -91,8 +93,14 @@ async function main() {
     if (workerError !== null) throw workerError;
     if (clear.code !== 0) throw new Error(`clear failed (${clear.code}): ${clear.stderr}`);
 
-    const before = summarize(samples.filter((s) => s.at >= baselineStart && s.at < clearStart), clearStart - baselineStart);
-    const during = summarize(samples.filter((s) => s.at >= clearStart && s.at < clearEnd), clearEnd - clearStart);
+    const before = summarize(
+      samples.filter((s) => s.at >= baselineStart && s.at < clearStart),
+      clearStart - baselineStart,
+    );
+    const during = summarize(
+      samples.filter((s) => s.at >= clearStart && s.at < clearEnd),
+      clearEnd - clearStart,
+    );
     const left = await countRows(target);
     const result = {
       kind,
@@ -150,7 +158,17 @@ async function seed(target) {
         // Random hashes and validity, as real tokens: index inserts and deletes land all over the B-trees.
         const validUntil = nowMs - 1000 - Math.floor(Math.random() * 30 * DAY);
         const user = `user${i % 50_000}`;
-        insert.run(randomUUID(), randomBytes(32).toString('hex'), user, user, randomUUID(), validUntil, validUntil - 30 * DAY, 'Mozilla/5.0 (bench)', '203.0.113.7');
+        insert.run(
+          randomUUID(),
+          randomBytes(32).toString('hex'),
+          user,
+          user,
+          randomUUID(),
+          validUntil,
+          validUntil - 30 * DAY,
+          'Mozilla/5.0 (bench)',
+          '203.0.113.7',
+        );
       }
     })();
     await store.close();
@@ -276,7 +294,9 @@ async function refreshWorker(target) {
   const keys = await generateKeyPair('ES256');
   const jwtRefresh = await createJwtRefresh({
     store,
-    userProvider: createMemoryUserProvider([{ id: 'bench', identifier: 'bench', roles: ['ROLE_USER'], passwordHash: await hasher.hash('bench') }]),
+    userProvider: createMemoryUserProvider([
+      { id: 'bench', identifier: 'bench', roles: ['ROLE_USER'], passwordHash: await hasher.hash('bench') },
+    ]),
     passwordHasher: hasher,
     jwt: { algorithm: 'ES256', secretKey: keys.privateKeyPem },
     logger: { error() {}, warn() {}, info() {}, debug() {} },
@@ -338,9 +358,14 @@ function printSummary(r) {
   const mb = (kb) => (kb / 1024).toFixed(1);
   console.log(`\n== clear on ${r.kind}: ${r.rows.toLocaleString('en')} expired rows, --batch-size ${r.batch}`);
   console.log(`output:        ${r.stdout}`);
-  console.log(`wall time:     ${(r.wallMs / 1000).toFixed(2)} s (${Math.round(r.rows / (r.wallMs / 1000)).toLocaleString('en')} rows/s), rows left: ${r.rowsLeft}`);
+  console.log(
+    `wall time:     ${(r.wallMs / 1000).toFixed(2)} s (${Math.round(r.rows / (r.wallMs / 1000)).toLocaleString('en')} rows/s), rows left: ${r.rowsLeft}`,
+  );
   console.log(`peak RSS:      ${mb(r.peakRssKb)} MB (same command on an empty table: ${mb(r.emptyPeakRssKb)} MB; ${r.rssMethod})`);
-  for (const [label, phase] of [['before', r.before], ['during', r.during]]) {
+  for (const [label, phase] of [
+    ['before', r.before],
+    ['during', r.during],
+  ]) {
     console.log(
       `refresh ${label}: n=${phase.count} (${phase.perSecond}/s) failed=${phase.failed} p50=${fmt(phase.p50)} ms p99=${fmt(phase.p99)} ms max=${fmt(phase.max)} ms >100ms=${phase.slow}`,
     );

@@ -40,7 +40,10 @@ export function clearSection(docPath, clearPath) {
   // The file as it is, title removed, its `##` headings one level down (they sit under this
   // section's `##`); subsections only the previous merge has (a store not re-run since the file
   // was recreated) go after the file's last subsection.
-  let body = fresh.replace(/^# [^\n]*\n+/, '').replace(/^## /gm, '### ').trimEnd();
+  let body = fresh
+    .replace(/^# [^\n]*\n+/, '')
+    .replace(/^## /gm, '### ')
+    .trimEnd();
   const freshKeys = new Set(subsections(fresh).map(([key]) => key));
   const missing = previous === null ? [] : subsections(previous).filter(([key]) => !freshKeys.has(key));
   if (missing.length > 0) {

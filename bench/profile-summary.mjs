@@ -32,7 +32,9 @@ const GROUPS = [
   ['ceiling handler code (bench/server.mjs)', (c) => c.startsWith('bench/')],
   [
     'Fastify, HTTP parsing, sockets',
-    (c) => /^pkg: (fastify|find-my-way|secure-json-parse|light-my-request|avvio|toad-cache|@fastify\/)/.test(c) || /^node: (http|_http|net|stream_base_commons)/.test(c),
+    (c) =>
+      /^pkg: (fastify|find-my-way|secure-json-parse|light-my-request|avvio|toad-cache|@fastify\/)/.test(c) ||
+      /^node: (http|_http|net|stream_base_commons)/.test(c),
   ],
   ['GC', (c) => c === 'GC'],
   ['other (promises, timers, buffers, natives not attributed)', () => true],
@@ -67,10 +69,16 @@ export function categoryOf(url, functionName) {
   if (path.startsWith('node:internal/event_target') || path.startsWith('node:internal/abort_controller')) {
     return 'node: EventTarget/AbortSignal';
   }
-  if (path.startsWith('node:internal/http') || path === 'node:_http_server' || path === 'node:_http_outgoing' || path === 'node:_http_common') {
+  if (
+    path.startsWith('node:internal/http') ||
+    path === 'node:_http_server' ||
+    path === 'node:_http_outgoing' ||
+    path === 'node:_http_common'
+  ) {
     return 'node: http';
   }
-  if (path.startsWith('node:internal/streams') || path === 'node:stream' || path.startsWith('node:net') || path === 'node:net') return 'node: net/streams';
+  if (path.startsWith('node:internal/streams') || path === 'node:stream' || path.startsWith('node:net') || path === 'node:net')
+    return 'node: net/streams';
   if (path.startsWith('node:internal/process/task_queues') || path.startsWith('node:internal/timers')) return 'node: task queues/timers';
   if (path.startsWith('node:')) return `node: ${path.slice(5).replace(/^internal\//, '')}`;
   return path;
@@ -180,11 +188,16 @@ export function compareMarkdown(ours, ceiling, { minUs = 1.5 } = {}) {
     .sort((a, b) => b.ours - b.ceiling - (a.ours - a.ceiling));
   const shown = rows.filter((row) => Math.max(row.ours, row.ceiling) >= minUs);
   const rest = rows.filter((row) => Math.max(row.ours, row.ceiling) < minUs);
-  const lines = ['| where (self time; a native call is charged to its JS caller) | ours µs/req | ceiling µs/req | ours − ceiling |', '|---|---:|---:|---:|'];
+  const lines = [
+    '| where (self time; a native call is charged to its JS caller) | ours µs/req | ceiling µs/req | ours − ceiling |',
+    '|---|---:|---:|---:|',
+  ];
   for (const row of shown) lines.push(`| ${row.name} | ${fmt(row.ours)} | ${fmt(row.ceiling)} | ${signed(row.ours - row.ceiling)} |`);
   if (rest.length > 0) {
     const sum = (key) => rest.reduce((acc, row) => acc + row[key], 0);
-    lines.push(`| (${rest.length} smaller rows) | ${fmt(sum('ours'))} | ${fmt(sum('ceiling'))} | ${signed(sum('ours') - sum('ceiling'))} |`);
+    lines.push(
+      `| (${rest.length} smaller rows) | ${fmt(sum('ours'))} | ${fmt(sum('ceiling'))} | ${signed(sum('ours') - sum('ceiling'))} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -202,8 +215,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error('usage: node bench/profile-summary.mjs <requests> file.cpuprofile [...]');
     process.exit(2);
   }
-  const summary = summarizeProfiles(files.map((file) => JSON.parse(readFileSync(file, 'utf8'))), Number(requests));
-  console.log(`busy ${(summary.busyShare * 100).toFixed(0)} % of ${summary.wallSeconds.toFixed(1)} s, ${summary.busyUsPerRequest.toFixed(1)} µs/req`);
+  const summary = summarizeProfiles(
+    files.map((file) => JSON.parse(readFileSync(file, 'utf8'))),
+    Number(requests),
+  );
+  console.log(
+    `busy ${(summary.busyShare * 100).toFixed(0)} % of ${summary.wallSeconds.toFixed(1)} s, ${summary.busyUsPerRequest.toFixed(1)} µs/req`,
+  );
   for (const row of summary.categories.slice(0, 25)) console.log(`${row.usPerRequest.toFixed(1).padStart(8)}  ${row.name}`);
   console.log();
   for (const row of summary.libraryInclusive.slice(0, 25)) console.log(`${row.usPerRequest.toFixed(1).padStart(8)}  ${row.name}`);

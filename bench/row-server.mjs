@@ -193,7 +193,14 @@ async function startHttp() {
     const server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
-    return { port: server.address().port, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }) };
+    return {
+      port: server.address().port,
+      close: () =>
+        new Promise((resolve) => {
+          server.closeAllConnections();
+          server.close(resolve);
+        }),
+    };
   }
 
   if (ROW === 'fetch') {
@@ -219,7 +226,11 @@ async function startHttp() {
           if (value !== undefined) headers.set(header, Array.isArray(value) ? value.join(', ') : value);
         }
         const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-        const request = new Request(new URL(req.url, 'http://127.0.0.1'), { method: req.method, headers, body: hasBody ? Buffer.concat(chunks) : undefined });
+        const request = new Request(new URL(req.url, 'http://127.0.0.1'), {
+          method: req.method,
+          headers,
+          body: hasBody ? Buffer.concat(chunks) : undefined,
+        });
         const response = req.url.startsWith('/ceiling/')
           ? await ceilingHandler(request)
           : ((await auth.handle(request, { clientIp: req.socket.remoteAddress })) ?? new Response('not found', { status: 404 }));
@@ -235,7 +246,14 @@ async function startHttp() {
       }
     });
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return { port: server.address().port, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }) };
+    return {
+      port: server.address().port,
+      close: () =>
+        new Promise((resolve) => {
+          server.closeAllConnections();
+          server.close(resolve);
+        }),
+    };
   }
 
   if (ROW === 'nest' || ROW === 'nest-fastify') {

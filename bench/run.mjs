@@ -66,12 +66,30 @@ const SERVICE_URLS = {
 
 /** The extra rows, in order. `service`: the URL probed first (unreachable = row skipped). */
 const EXTRA_ROWS = [
-  { id: 'postgres', table: 'store', label: 'PostgreSQL', service: 'postgres', defaultPort: 5432,
-    start: '`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`' },
-  { id: 'mysql', table: 'store', label: 'MariaDB', service: 'mysql', defaultPort: 3306,
-    start: '`start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd`' },
-  { id: 'redis', table: 'store', label: 'Redis', service: 'redis', defaultPort: 6379,
-    start: '`redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no`' },
+  {
+    id: 'postgres',
+    table: 'store',
+    label: 'PostgreSQL',
+    service: 'postgres',
+    defaultPort: 5432,
+    start: '`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`',
+  },
+  {
+    id: 'mysql',
+    table: 'store',
+    label: 'MariaDB',
+    service: 'mysql',
+    defaultPort: 3306,
+    start: '`start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd`',
+  },
+  {
+    id: 'redis',
+    table: 'store',
+    label: 'Redis',
+    service: 'redis',
+    defaultPort: 6379,
+    start: '`redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no`',
+  },
   { id: 'mongo', table: 'store', label: 'MongoDB (CongoServer, in-process)' },
   { id: 'express', table: 'adapter', label: 'Express 5 (`jwt-refresh/express`)' },
   { id: 'fetch', table: 'adapter', label: 'Fetch (`jwt-refresh/fetch`, node:http bridge)' },
@@ -81,9 +99,12 @@ const EXTRA_ROWS = [
 const ROWS_SETTING = (process.env.BENCH_ROWS ?? 'all').trim() || 'all';
 const SELECTED_ROWS = (() => {
   if (ROWS_SETTING === 'all') return EXTRA_ROWS;
-  const names = ROWS_SETTING.split(',').map((name) => name.trim()).filter((name) => name !== '' && name !== 'main');
+  const names = ROWS_SETTING.split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '' && name !== 'main');
   const unknown = names.filter((name) => !EXTRA_ROWS.some((row) => row.id === name));
-  if (unknown.length > 0) throw new Error(`BENCH_ROWS: unknown row(s) ${unknown.join(', ')} (main, all, ${EXTRA_ROWS.map((r) => r.id).join(', ')})`);
+  if (unknown.length > 0)
+    throw new Error(`BENCH_ROWS: unknown row(s) ${unknown.join(', ')} (main, all, ${EXTRA_ROWS.map((r) => r.id).join(', ')})`);
   return EXTRA_ROWS.filter((row) => names.includes(row.id));
 })();
 
@@ -536,7 +557,13 @@ function renderRowTables(extraRows, summary) {
     const notes = rows
       .filter((result) => result.status === 'ok' && result.problems.length > 0)
       .map((result) => `- ⚠ ${result.row.label}: ${result.problems.join('; ')}`);
-    return [header[0].replace('%s', kind), header[1], `| ${first} ${mainNote} | ${mainCells} |`, ...rows.map(line), ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
+    return [
+      header[0].replace('%s', kind),
+      header[1],
+      `| ${first} ${mainNote} | ${mainCells} |`,
+      ...rows.map(line),
+      ...(notes.length > 0 ? ['', ...notes] : []),
+    ].join('\n');
   };
   return {
     store: table('store', 'SQLite (better-sqlite3)'),
@@ -678,13 +705,13 @@ The command exits 1 if the main row's route (or its ceiling) answered anything b
   well-formed, and that no successor is ever handed out twice (which would reveal
   grace-window replays instead of rotations).
 ${
-    BRIDGE
-      ? `- **Diagnostic route** (\`BENCH_BRIDGE=1\`, on in this run): \`POST /bridge/refresh\` does the ceiling's work
+  BRIDGE
+    ? `- **Diagnostic route** (\`BENCH_BRIDGE=1\`, on in this run): \`POST /bridge/refresh\` does the ceiling's work
   behind the same Fetch API round trip our Fastify adapter makes (a header-only \`Request\` from \`toCoreRequest\`
   with the raw Buffer body beside it → \`readBody\` → two \`new URL\` → \`jsonParts\` → reply), to measure that bridge alone.
 `
-      : ''
-  }- **Order**: ${WARMUP > 0 ? `a ${WARMUP} s unreported warm-up of each route, then ` : ''}${ROUNDS} rounds of ${ROUND.map((r) => r.label).join(', ')}
+    : ''
+}- **Order**: ${WARMUP > 0 ? `a ${WARMUP} s unreported warm-up of each route, then ` : ''}${ROUNDS} rounds of ${ROUND.map((r) => r.label).join(', ')}
   (${DURATION} s each), alternating to cancel drift; the figures are the medians over rounds
   (req/s = autocannon's mean of per-second counts; p99 = its latency p99).
 - **Why a ratio**: absolute req/s on this shared 2-core VM move by ±30 % from run to
@@ -724,11 +751,15 @@ ${profileSection}
 ## Analysis
 
 ${findings}
-${clear === null ? '' : `
+${
+  clear === null
+    ? ''
+    : `
 ## jwt-refresh clear on 1,000,000 rows
 
 ${clear}
-`}`;
+`
+}`;
 }
 
 // ---- main -----------------------------------------------------------------
@@ -737,11 +768,14 @@ async function main() {
   const expectedSeconds =
     ROUND.length * (WARMUP + ROUNDS * DURATION) + 2 * PROFILE_DURATION + SELECTED_ROWS.length * (2 * (ROW_WARMUP + ROW_DURATION) + 20);
   // A hung run must not hang CI: give up well after the expected time.
-  const watchdog = setTimeout(() => {
-    console.error(`bench: no result after ${expectedSeconds + 60} s, giving up`);
-    cleanup();
-    process.exit(1);
-  }, (expectedSeconds + 60) * 1000);
+  const watchdog = setTimeout(
+    () => {
+      console.error(`bench: no result after ${expectedSeconds + 60} s, giving up`);
+      cleanup();
+      process.exit(1);
+    },
+    (expectedSeconds + 60) * 1000,
+  );
   watchdog.unref();
 
   const port = await startServer();
@@ -854,7 +888,8 @@ async function main() {
   const failures = [];
   for (const run of all) {
     const problems = problemsOf(run);
-    if (problems.length > 0) failures.push(`${run.route}${run.warmup ? ' (warm-up)' : run.profiled ? ' (profiled)' : ''}: ${problems.join('; ')}`);
+    if (problems.length > 0)
+      failures.push(`${run.route}${run.warmup ? ' (warm-up)' : run.profiled ? ' (profiled)' : ''}: ${problems.join('; ')}`);
   }
 
   if (WRITE_DOCS && failures.length === 0) {
@@ -873,7 +908,8 @@ async function main() {
     console.log('\nwrote docs/benchmarks.md');
   }
   const rowWarnings = extraRows.filter((row) => row.status === 'ok' && row.problems.length > 0);
-  for (const row of rowWarnings) console.warn(`warning: ${row.row.label}: ${row.problems.join('; ')} (extra rows do not change the exit code)`);
+  for (const row of rowWarnings)
+    console.warn(`warning: ${row.row.label}: ${row.problems.join('; ')} (extra rows do not change the exit code)`);
   if (process.env.BENCH_PROFILE_DIR === undefined && profile !== null) {
     console.log('(set BENCH_PROFILE_DIR to keep the .cpuprofile files)');
   }

@@ -132,9 +132,22 @@ async function ceilingRefresh(presented, userAgent, ip) {
   if (owner === undefined) return null;
   const iat = Math.floor(nowMs / 1000);
   // The library's default claims, in its order: roles, sub, jti, userIdClaim, iat, exp.
-  const claims = { roles: [...owner.roles], sub: owner.id, jti: randomUUID(), username: owner.identifier, iat, exp: iat + TOKEN_TTL_SECONDS };
+  const claims = {
+    roles: [...owner.roles],
+    sub: owner.id,
+    jti: randomUUID(),
+    username: owner.identifier,
+    iat,
+    exp: iat + TOKEN_TTL_SECONDS,
+  };
   const generation = row.generation + 1;
-  const next = createHmac('sha512', SECRET).update(presented).update('\0').update(row.family_id).update('\0').update(String(generation)).digest('hex');
+  const next = createHmac('sha512', SECRET)
+    .update(presented)
+    .update('\0')
+    .update(row.family_id)
+    .update('\0')
+    .update(String(generation))
+    .digest('hex');
   const client = { userAgent: userAgent ?? row.user_agent, ip: ip ?? row.ip };
   if (!ceilingRotate.immediate(sha256(presented), ceilingRow(sha256(next), row.family_id, generation, nowMs, client), nowMs)) return null;
   const token = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'JWT' }).sign(ceilingKey);

@@ -52,7 +52,6 @@ export type JwtRefreshEventName = keyof JwtRefreshEvents;
 /** A listener of event `E`. */
 export type JwtRefreshListener<E extends JwtRefreshEventName> = (payload: JwtRefreshEvents[E]) => void | Promise<void>;
 
-
 /**
  * Typed, awaited event dispatcher.
  *

@@ -27,7 +27,10 @@ const HS256_SECRET = 'a-shared-secret-of-at-least-32-bytes!';
 function pemPair(type: 'ec', namedCurve: string): { privatePem: string; publicPem: string };
 function pemPair(type: 'rsa' | 'rsa-pss', modulusLength: number): { privatePem: string; publicPem: string };
 function pemPair(type: 'ed25519' | 'ed448'): { privatePem: string; publicPem: string };
-function pemPair(type: 'ec' | 'rsa' | 'rsa-pss' | 'ed25519' | 'ed448', option?: string | number): { privatePem: string; publicPem: string } {
+function pemPair(
+  type: 'ec' | 'rsa' | 'rsa-pss' | 'ed25519' | 'ed448',
+  option?: string | number,
+): { privatePem: string; publicPem: string } {
   const { privateKey, publicKey } =
     type === 'ec'
       ? generateKeyPairSync('ec', { namedCurve: String(option) })
@@ -191,7 +194,11 @@ describe('loadAccessTokenKeys', () => {
 
   it('refuses a path it cannot read, or a file that holds no PEM, without echoing the value', async () => {
     const missing = join(tmp, 'does-not-exist.pem');
-    const error = await expectKeyError(loadAccessTokenKeys(jwtOptions({ algorithm: 'ES256', secretKey: missing })), 'jwt.secretKey', 'ENOENT');
+    const error = await expectKeyError(
+      loadAccessTokenKeys(jwtOptions({ algorithm: 'ES256', secretKey: missing })),
+      'jwt.secretKey',
+      'ENOENT',
+    );
     expect(error.message).not.toContain(missing);
     const notPem = join(tmp, 'not-pem.txt');
     await writeFile(notPem, 'hello');
@@ -237,9 +244,13 @@ describe('loadAccessTokenKeys', () => {
     await expectKeyError(loadAccessTokenKeys(jwtOptions({ algorithm: 'HS256', secretKey: 'x'.repeat(31) })), 'HS256', '32 bytes');
     await expectKeyError(loadAccessTokenKeys(jwtOptions({ algorithm: 'HS384', secretKey: 'x'.repeat(47) })), 'HS384', '48 bytes');
     await expectKeyError(loadAccessTokenKeys(jwtOptions({ algorithm: 'HS512', secretKey: 'x'.repeat(63) })), 'HS512', '64 bytes');
-    await expect(loadAccessTokenKeys(jwtOptions({ algorithm: 'HS512', secretKey: 'x'.repeat(64) }))).resolves.toMatchObject({ algorithm: 'HS512' });
+    await expect(loadAccessTokenKeys(jwtOptions({ algorithm: 'HS512', secretKey: 'x'.repeat(64) }))).resolves.toMatchObject({
+      algorithm: 'HS512',
+    });
     // Bytes, not characters: 11 three-byte characters are 33 bytes.
-    await expect(loadAccessTokenKeys(jwtOptions({ algorithm: 'HS256', secretKey: '€'.repeat(11) }))).resolves.toMatchObject({ algorithm: 'HS256' });
+    await expect(loadAccessTokenKeys(jwtOptions({ algorithm: 'HS256', secretKey: '€'.repeat(11) }))).resolves.toMatchObject({
+      algorithm: 'HS256',
+    });
   });
 
   it('refuses an asymmetric key, or a file path, given as an HMAC secret', async () => {
@@ -284,11 +295,19 @@ describe('loadAccessTokenKeys', () => {
   });
 
   it('refuses a private key in publicKey', async () => {
-    await expectKeyError(loadAccessTokenKeys(jwtOptions({ algorithm: 'ES256', publicKey: es256.privatePem })), 'jwt.publicKey', 'private key');
+    await expectKeyError(
+      loadAccessTokenKeys(jwtOptions({ algorithm: 'ES256', publicKey: es256.privatePem })),
+      'jwt.publicKey',
+      'private key',
+    );
   });
 
   it('refuses a public key in secretKey', async () => {
-    await expectKeyError(loadAccessTokenKeys(jwtOptions({ algorithm: 'ES256', secretKey: es256.publicPem })), 'jwt.secretKey', 'not a private key');
+    await expectKeyError(
+      loadAccessTokenKeys(jwtOptions({ algorithm: 'ES256', secretKey: es256.publicPem })),
+      'jwt.secretKey',
+      'not a private key',
+    );
   });
 });
 

@@ -313,10 +313,19 @@ describe.each([sqliteBackend, postgresBackend])('jwt-refresh against $name', (ba
 
       // The child runs with TZ=UTC, so zone-less dates are UTC here.
       // The resolved cutoff is printed first, in UTC.
-      expect(clearReport(await cli(['clear', '2015-08-08', ...args]))).toEqual({ cutoff: '2015-08-08T00:00:00.000Z', total: 'Revoked 1 invalid token(s)' });
+      expect(clearReport(await cli(['clear', '2015-08-08', ...args]))).toEqual({
+        cutoff: '2015-08-08T00:00:00.000Z',
+        total: 'Revoked 1 invalid token(s)',
+      });
       expect(await left()).toEqual(['aug8Morning', 'aug8Noon', 'twoDaysAgo', 'anHourAgo', 'live']);
-      expect(clearReport(await cli(['clear', '2015-08-08 10:00:00', ...args]))).toEqual({ cutoff: '2015-08-08T10:00:00.000Z', total: 'Revoked 1 invalid token(s)' });
-      expect(clearReport(await cli(['clear', '2015-08-08T12:30:00+02:00', ...args]))).toEqual({ cutoff: '2015-08-08T10:30:00.000Z', total: 'Revoked 0 invalid token(s)' });
+      expect(clearReport(await cli(['clear', '2015-08-08 10:00:00', ...args]))).toEqual({
+        cutoff: '2015-08-08T10:00:00.000Z',
+        total: 'Revoked 1 invalid token(s)',
+      });
+      expect(clearReport(await cli(['clear', '2015-08-08T12:30:00+02:00', ...args]))).toEqual({
+        cutoff: '2015-08-08T10:30:00.000Z',
+        total: 'Revoked 0 invalid token(s)',
+      });
       // Unquoted, as an operator types it: the words are one date.
       const relative = await cli(['clear', '-1', 'day', '--batch-size', '1', ...args]);
       expect(relative.status).toBe(0);
@@ -353,7 +362,9 @@ describe.each([sqliteBackend, postgresBackend])('jwt-refresh against $name', (ba
 
       const result = await cli(['clear', '+2', 'hours', ...args]);
       expect(result.status).toBe(0);
-      expect(result.stderr).toMatch(/^jwt-refresh: warning: the cutoff \S+ is in the future: refresh tokens still valid until then are deleted\n$/);
+      expect(result.stderr).toMatch(
+        /^jwt-refresh: warning: the cutoff \S+ is in the future: refresh tokens still valid until then are deleted\n$/,
+      );
       const { cutoff, total } = clearReport(result);
       expect(Math.abs(Date.parse(cutoff) - (now + 2 * HOUR))).toBeLessThan(30_000);
       expect(total).toBe('Revoked 1 invalid token(s)');
@@ -551,7 +562,14 @@ describe.each([sqliteBackend, postgresBackend])('jwt-refresh against $name', (ba
   });
 
   describe('a store that was never migrated', () => {
-    const commands = [['clear'], ['clear', '--dry-run'], ['revoke', 'some-token'], ['revoke', '--user', 'u1'], ['revoke', '--family', 'f1'], ['sessions', '--user', 'u1']];
+    const commands = [
+      ['clear'],
+      ['clear', '--dry-run'],
+      ['revoke', 'some-token'],
+      ['revoke', '--user', 'u1'],
+      ['revoke', '--family', 'f1'],
+      ['sessions', '--user', 'u1'],
+    ];
 
     it('is refused by clear, revoke and sessions (exit 1, one line naming `jwt-refresh migrate`), which create nothing', async () => {
       const { args, exists } = backend.unmigrated();
@@ -675,9 +693,12 @@ describe('token generate', () => {
   });
 
   it('signs the library claims with the configured key; --role, --ttl and --user-id set them', async () => {
-    const result = await cli(['token', 'generate', 'alice', '--role', 'ROLE_ADMIN', '--role', 'ROLE_API', '--ttl', '120', '--user-id', '42'], {
-      env: { JWT_SECRET_KEY: es256.privatePath },
-    });
+    const result = await cli(
+      ['token', 'generate', 'alice', '--role', 'ROLE_ADMIN', '--role', 'ROLE_API', '--ttl', '120', '--user-id', '42'],
+      {
+        env: { JWT_SECRET_KEY: es256.privatePath },
+      },
+    );
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
     const { payload, protectedHeader } = await jwtVerify(result.stdout.trim(), es256.publicKey, { algorithms: ['ES256'] });
@@ -701,7 +722,14 @@ describe('token generate', () => {
     const lexikConfig = join(keyDir, 'lexik.yaml');
     writeFileSync(
       lexikConfig,
-      ['lexik_jwt_authentication:', `  secret_key: '${secret}'`, '  token_ttl: 900', '  encoder:', '    signature_algorithm: HS256', ''].join('\n'),
+      [
+        'lexik_jwt_authentication:',
+        `  secret_key: '${secret}'`,
+        '  token_ttl: 900',
+        '  encoder:',
+        '    signature_algorithm: HS256',
+        '',
+      ].join('\n'),
     );
     const lexik = await cli(['token', 'generate', 'carol'], { env: { JWT_REFRESH_CONFIG: lexikConfig } });
     expect(lexik.status).toBe(0);
@@ -728,7 +756,9 @@ describe('token generate', () => {
   it('refuses with exit 2 when there is no signing key or an argument is bad', async () => {
     const missing = await cli(['token', 'generate', 'alice']);
     expect(missing).toMatchObject({ status: 2, stdout: '' });
-    expect(missing.stderr).toContain('no signing key: set jwt.secretKey in the config file (--config or JWT_REFRESH_CONFIG) or JWT_SECRET_KEY');
+    expect(missing.stderr).toContain(
+      'no signing key: set jwt.secretKey in the config file (--config or JWT_REFRESH_CONFIG) or JWT_SECRET_KEY',
+    );
     const env = { JWT_SECRET_KEY: es256.privatePath };
     expect((await cli(['token', 'generate', 'alice', '--ttl', '0'], { env })).status).toBe(2);
     expect((await cli(['token', 'generate', 'alice', '--ttl', 'soon'], { env })).status).toBe(2);
@@ -817,13 +847,20 @@ describe('stores the read and revoke commands refuse', () => {
     const result = await cli(['sessions', '--user', 'u1', '--database-url', url, '--table', table]);
     const pool = mysql.createPool({ uri: url, connectionLimit: 1 });
     try {
-      const [rows] = await pool.query<mysql.RowDataPacket[]>('SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?', [table]);
+      const [rows] = await pool.query<mysql.RowDataPacket[]>(
+        'SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?',
+        [table],
+      );
       expect(rows).toHaveLength(0);
     } finally {
       await pool.query(`DROP TABLE IF EXISTS \`${table}\`, \`${table}_blocklist\`, \`${table}_watermarks\`, \`${table}_rate_limits\``);
       await pool.end();
     }
-    expect(result).toMatchObject({ status: 1, stdout: '', stderr: `jwt-refresh: the store has no table "${table}"; \`jwt-refresh migrate --table ${table}\` creates it\n` });
+    expect(result).toMatchObject({
+      status: 1,
+      stdout: '',
+      stderr: `jwt-refresh: the store has no table "${table}"; \`jwt-refresh migrate --table ${table}\` creates it\n`,
+    });
   });
 });
 
@@ -834,10 +871,17 @@ describe('a MongoDB collection the read and revoke commands refuse', () => {
     const client = new MongoClient(url);
     try {
       const result = await cli(['revoke', '--user', 'u1', '--database-url', url, '--table', 'never']);
-      expect(result).toMatchObject({ status: 1, stdout: '', stderr: 'jwt-refresh: the store has no collection "never"; `jwt-refresh migrate --table never` creates it\n' });
+      expect(result).toMatchObject({
+        status: 1,
+        stdout: '',
+        stderr: 'jwt-refresh: the store has no collection "never"; `jwt-refresh migrate --table never` creates it\n',
+      });
       expect(await client.db('cli_never').listCollections({}, { nameOnly: true }).toArray()).toEqual([]);
       expect((await cli(['migrate', '--database-url', url, '--table', 'never'])).status).toBe(0);
-      expect(await cli(['revoke', '--user', 'u1', '--database-url', url, '--table', 'never'])).toMatchObject({ status: 0, stdout: 'Revoked 0 refresh token(s) of user u1\n' });
+      expect(await cli(['revoke', '--user', 'u1', '--database-url', url, '--table', 'never'])).toMatchObject({
+        status: 0,
+        stdout: 'Revoked 0 refresh token(s) of user u1\n',
+      });
     } finally {
       await client.close();
       await congo.stop();
@@ -989,12 +1033,21 @@ describe('parseDateArgument', () => {
     expect(parseDateArgument(text, now)?.toISOString()).toBe(expected.toISOString());
   });
 
-  it.each(['', ' ', 'next tuesday', '2015-02-30', '2015-13-01', '2015-08-08T24:00:00', '2015-08-08T10:00:00+15:00', '1 parsec', '-1', 'now now', '2015-08-08x'])(
-    'refuses %j',
-    (text) => {
-      expect(parseDateArgument(text, now)).toBeNull();
-    },
-  );
+  it.each([
+    '',
+    ' ',
+    'next tuesday',
+    '2015-02-30',
+    '2015-13-01',
+    '2015-08-08T24:00:00',
+    '2015-08-08T10:00:00+15:00',
+    '1 parsec',
+    '-1',
+    'now now',
+    '2015-08-08x',
+  ])('refuses %j', (text) => {
+    expect(parseDateArgument(text, now)).toBeNull();
+  });
 });
 
 describe('output', () => {

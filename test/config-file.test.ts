@@ -31,7 +31,10 @@ function configErrorOf(run: () => unknown): ConfigError {
 
 describe('our own options', () => {
   it('reads camelCase options from YAML at the top level', () => {
-    const path = file('.yaml', ['ttl: 3600', 'singleUse: false', 'cookie:', '  enabled: true', '  sameSite: strict', 'jwt:', '  algorithm: HS256'].join('\n'));
+    const path = file(
+      '.yaml',
+      ['ttl: 3600', 'singleUse: false', 'cookie:', '  enabled: true', '  sameSite: strict', 'jwt:', '  algorithm: HS256'].join('\n'),
+    );
     expect(loadConfigFile(path)).toEqual({
       ttl: 3600,
       singleUse: false,
@@ -187,7 +190,9 @@ gesdinet_jwt_refresh_token:
     const error = configErrorOf(() => loadConfigFile(file('.yaml', 'gesdinet_jwt_refresh_token:\n  tll: 60\n')));
     expect(error.message).toContain('gesdinet_jwt_refresh_token.tll is not an option of the gesdinet bundle, did you mean ttl?');
     const cookieError = configErrorOf(() => loadConfigFile(file('.yaml', 'gesdinet_jwt_refresh_token:\n  cookie:\n    samesite: lax\n')));
-    expect(cookieError.message).toContain('gesdinet_jwt_refresh_token.cookie.samesite is not an option of the gesdinet bundle, did you mean same_site?');
+    expect(cookieError.message).toContain(
+      'gesdinet_jwt_refresh_token.cookie.samesite is not an option of the gesdinet bundle, did you mean same_site?',
+    );
     const far = configErrorOf(() => loadConfigFile(file('.yaml', 'gesdinet_jwt_refresh_token:\n  frobnicate: 1\n')));
     expect(far.message).not.toContain('did you mean');
   });
@@ -237,7 +242,10 @@ gesdinet_jwt_refresh_token:
   });
 
   it('accepts the same value in both places', () => {
-    const path = file('.yaml', 'ttl: 60\ncookie: { sameSite: strict }\ngesdinet_jwt_refresh_token:\n  ttl: 60\n  cookie: { same_site: strict }\n');
+    const path = file(
+      '.yaml',
+      'ttl: 60\ncookie: { sameSite: strict }\ngesdinet_jwt_refresh_token:\n  ttl: 60\n  cookie: { same_site: strict }\n',
+    );
     expect(parseConfig(loadConfigFile(path))).toMatchObject({ ttl: 60, cookie: { sameSite: 'strict', enabled: true } });
   });
 
@@ -360,7 +368,10 @@ describe('lexik_jwt_authentication section', () => {
 
   it('ignores its other keys with a warning', () => {
     const { config, warnings } = loadConfigFileWithWarnings(
-      file('.yaml', 'lexik_jwt_authentication:\n  token_ttl: 60\n  token_extractors:\n    cookie: { enabled: true }\n  encoder: { service: my.encoder }\n'),
+      file(
+        '.yaml',
+        'lexik_jwt_authentication:\n  token_ttl: 60\n  token_extractors:\n    cookie: { enabled: true }\n  encoder: { service: my.encoder }\n',
+      ),
     );
     expect(config).toEqual({ jwt: { tokenTtl: 60, algorithm: 'RS256' } });
     expect(warnings).toEqual([
@@ -384,7 +395,12 @@ describe('lexik_jwt_authentication section', () => {
       'lexik_jwt_authentication:\n  secret_key: hs-secret-hs-secret\n  signature_algorithm: HS256\ngesdinet_jwt_refresh_token:\n  ttl: 7200\n  single_use: true\n',
     );
     const config = parseConfig(loadConfigFile(path));
-    expect(config).toMatchObject({ ttl: 7200, singleUse: true, bundleCompat: true, jwt: { algorithm: 'HS256', secretKey: 'hs-secret-hs-secret' } });
+    expect(config).toMatchObject({
+      ttl: 7200,
+      singleUse: true,
+      bundleCompat: true,
+      jwt: { algorithm: 'HS256', secretKey: 'hs-secret-hs-secret' },
+    });
   });
 });
 

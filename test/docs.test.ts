@@ -91,7 +91,18 @@ describe('docs/configuration.md', () => {
   const collaborators = interfaceKeys(read('src/create-jwt-refresh.ts'), 'JwtRefreshOptions');
 
   it('walks the whole schema, optional options and nested sections included', () => {
-    for (const path of ['ttl', 'maxSessionLifetime', 'maxTokensPerUser', 'pepper', 'secret', 'cookie.sameSite', 'jwt.secretKey', 'jwt.audience', 'routes.login', 'login.passwordField']) {
+    for (const path of [
+      'ttl',
+      'maxSessionLifetime',
+      'maxTokensPerUser',
+      'pepper',
+      'secret',
+      'cookie.sameSite',
+      'jwt.secretKey',
+      'jwt.audience',
+      'routes.login',
+      'login.passwordField',
+    ]) {
       expect(schemaPaths).toContain(path);
     }
     // Every option that has a default shows up in parseConfig's output; the walk must know each of them.

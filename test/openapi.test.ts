@@ -17,7 +17,14 @@ import { testOptions } from './support/app-options.js';
  * document that Redocly's recommended ruleset passes without a warning.
  */
 
-type Schema = { $ref?: string; type?: string | string[]; required?: string[]; properties?: Record<string, Schema>; enum?: string[]; const?: string };
+type Schema = {
+  $ref?: string;
+  type?: string | string[];
+  required?: string[];
+  properties?: Record<string, Schema>;
+  enum?: string[];
+  const?: string;
+};
 interface Parameter {
   name: string;
   in: string;
@@ -114,7 +121,10 @@ describe('OpenAPI document', () => {
       expect(op.summary, name).not.toBe('');
       expect(op.description, name).not.toBe('');
       expect(op.tags, name).toHaveLength(1);
-      expect(document.tags.map((tag) => tag.name), name).toContain(op.tags[0]);
+      expect(
+        document.tags.map((tag) => tag.name),
+        name,
+      ).toContain(op.tags[0]);
     }
 
     const login = operation(document, 'post', '/api/login_check');
@@ -158,7 +168,14 @@ describe('OpenAPI document', () => {
     const list = responseSchema(document, sessions, '200');
     expect(list.required).toEqual(['sessions']);
     expect(resolve(document, (list.properties!.sessions as { items: Schema }).items).required).toEqual([
-      'id', 'created_at', 'last_used_at', 'expires_at', 'user_agent', 'ip', 'metadata', 'current',
+      'id',
+      'created_at',
+      'last_used_at',
+      'expires_at',
+      'user_agent',
+      'ip',
+      'metadata',
+      'current',
     ]);
     expect(sessions.responses['401']!.headers).toHaveProperty('WWW-Authenticate');
     const revoke = operation(document, 'post', '/api/sessions/revoke');

@@ -1,5 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,7 +90,12 @@ interface Background {
 const background: Background[] = [];
 
 function start(command: string, args: string[], options: { cwd: string; env: Record<string, string> }): Background {
-  const child = spawn(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -159,7 +175,11 @@ let serverProject: Promise<string> | undefined;
 const fastifyProject = (): Promise<string> => (serverProject ??= project('server', ['fastify'], { withBetterSqlite: true }));
 
 /** A fresh project, as `npm init -y` makes it, with `packages` installed next to the tarball. */
-async function project(name: string, packages: string[], options: { withBetterSqlite?: boolean; ignoreScripts?: boolean } = {}): Promise<string> {
+async function project(
+  name: string,
+  packages: string[],
+  options: { withBetterSqlite?: boolean; ignoreScripts?: boolean } = {},
+): Promise<string> {
   const cwd = join(scratch, name);
   mkdirSync(cwd);
   await ok('npm', ['init', '-y'], { cwd, env: NPM_QUIET });
@@ -185,9 +205,17 @@ function npx(args: string[], cwd: string, env: Record<string, string> = {}): Pro
 }
 
 /** Login, protected route, refresh, logout, refused refresh: what every quick start promises. */
-async function tokenSession(baseUrl: string, credentials: { username: string; password: string }, headers: Record<string, string> = {}): Promise<void> {
+async function tokenSession(
+  baseUrl: string,
+  credentials: { username: string; password: string },
+  headers: Record<string, string> = {},
+): Promise<void> {
   const post = async (path: string, body: unknown) => {
-    const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const response = await fetch(`${baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
     return { status: response.status, json: (await response.json()) as Record<string, unknown> };
   };
   const login = await post('/api/login_check', credentials);
@@ -249,7 +277,9 @@ describe('the published package', { timeout: 150_000 }, () => {
   it('lists every entry point alike in exports, typesVersions, the CommonJS entries and typedoc.json', () => {
     const typedoc = JSON.parse(readFileSync(join(ROOT, 'typedoc.json'), 'utf8')) as { entryPoints: string[] };
     const subpaths = Object.entries(manifest.exports).filter((entry): entry is [string, Conditions] => typeof entry[1] !== 'string');
-    expect(subpaths.map(([subpath]) => subpath)).toEqual(expect.arrayContaining(['.', './fastify', './express', './fetch', './nest', './stores/sqlite']));
+    expect(subpaths.map(([subpath]) => subpath)).toEqual(
+      expect.arrayContaining(['.', './fastify', './express', './fetch', './nest', './stores/sqlite']),
+    );
     for (const [subpath, conditions] of subpaths) {
       // dist/<module>.js, built from src/<module>.ts; its CommonJS entry dist/cjs/<module>.cjs from src/cjs/<module>.cts.
       const module = /^\.\/dist\/(.+)\.js$/.exec(conditions.import.default)?.[1];
@@ -270,7 +300,9 @@ describe('the published package', { timeout: 150_000 }, () => {
   });
 
   it('packs the build, the sources its maps point to, the docs and the licence, and no tests', () => {
-    expect(packed).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/cli/main.js', 'public/index.html', 'docs/install.md']));
+    expect(packed).toEqual(
+      expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'dist/cli/main.js', 'public/index.html', 'docs/install.md']),
+    );
     expect(packed.filter((path) => /^(test|bench|examples|\.ci|docs\/api|node_modules)\//.test(path))).toEqual([]);
     expect(packed.filter((path) => /\.test\.|tsbuildinfo/.test(path))).toEqual([]);
     // Every target of `exports` is in the tarball.
@@ -297,7 +329,9 @@ describe('the published package', { timeout: 150_000 }, () => {
         const source = ts.createSourceFile(path, readFileSync(join(stageRoot, path), 'utf8'), ts.ScriptTarget.Latest, true);
         const visit = (node: ts.Node): boolean =>
           !ts.isFunctionLike(node) &&
-          (ts.isAwaitExpression(node) || (ts.isForOfStatement(node) && node.awaitModifier !== undefined) || (ts.forEachChild(node, visit) ?? false));
+          (ts.isAwaitExpression(node) ||
+            (ts.isForOfStatement(node) && node.awaitModifier !== undefined) ||
+            (ts.forEachChild(node, visit) ?? false));
         return visit(source);
       });
     expect(withTopLevelAwait).toEqual([]);
@@ -357,7 +391,11 @@ describe('the published package', { timeout: 150_000 }, () => {
     const result = await run('node', ['check.js'], { cwd });
     expect(result.stderr).toBe('');
     expect(result).toMatchObject({ status: 0, stdout: 'ok\n' });
-    const inline = await run('node', ['-e', "const j = require('jwt-refresh'); if (typeof j.createJwtRefresh !== 'function') process.exit(1)"], { cwd });
+    const inline = await run(
+      'node',
+      ['-e', "const j = require('jwt-refresh'); if (typeof j.createJwtRefresh !== 'function') process.exit(1)"],
+      { cwd },
+    );
     expect(inline.status, inline.stderr).toBe(0);
   });
 
@@ -436,7 +474,14 @@ describe('the published package', { timeout: 150_000 }, () => {
   });
 
   it('starts a NestJS app compiled to CommonJS (module commonjs, and nodenext as Nest 11 does) from jwt-refresh and jwt-refresh/nest', async () => {
-    const cwd = await project('nest-commonjs', ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', 'reflect-metadata', 'rxjs', '@types/node']);
+    const cwd = await project('nest-commonjs', [
+      '@nestjs/common',
+      '@nestjs/core',
+      '@nestjs/platform-express',
+      'reflect-metadata',
+      'rxjs',
+      '@types/node',
+    ]);
     mkdirSync(join(cwd, 'src'));
     // The compiler options of Nest's starters: the classic CommonJS one, and Nest 11's, which
     // compiles CommonJS through module nodenext and so reads the `require` conditions of `exports`.
@@ -452,10 +497,21 @@ describe('the published package', { timeout: 150_000 }, () => {
     };
     const starters = {
       commonjs: { ...common, module: 'commonjs', target: 'ES2021' },
-      nodenext: { ...common, module: 'nodenext', moduleResolution: 'nodenext', resolvePackageJsonExports: true, esModuleInterop: true, isolatedModules: true, target: 'ES2023' },
+      nodenext: {
+        ...common,
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        resolvePackageJsonExports: true,
+        esModuleInterop: true,
+        isolatedModules: true,
+        target: 'ES2023',
+      },
     };
     for (const [name, compilerOptions] of Object.entries(starters)) {
-      writeFileSync(join(cwd, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions: { ...compilerOptions, outDir: `./dist-${name}` }, include: ['src'] }));
+      writeFileSync(
+        join(cwd, `tsconfig.${name}.json`),
+        JSON.stringify({ compilerOptions: { ...compilerOptions, outDir: `./dist-${name}` }, include: ['src'] }),
+      );
     }
     writeFileSync(
       join(cwd, 'src', 'main.ts'),

@@ -236,7 +236,10 @@ describe('standalone server', () => {
     try {
       let healthy = false;
       for (let attempt = 0; attempt < 200 && !healthy && child.exitCode === null; attempt += 1) {
-        healthy = await fetch(`http://127.0.0.1:${port}/health`).then((response) => response.ok, () => false);
+        healthy = await fetch(`http://127.0.0.1:${port}/health`).then(
+          (response) => response.ok,
+          () => false,
+        );
         if (!healthy) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(healthy).toBe(true);

@@ -40,7 +40,10 @@ const backends: Backend[] = [
     name: 'sqlite',
     open() {
       const dir = mkdtempSync(join(tmpdir(), 'jwt-refresh-sessions-'));
-      return { store: createSqliteStore({ filename: join(dir, 'tokens.sqlite') }), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+      return {
+        store: createSqliteStore({ filename: join(dir, 'tokens.sqlite') }),
+        cleanup: () => rmSync(dir, { recursive: true, force: true }),
+      };
     },
   },
 ];
@@ -348,7 +351,11 @@ describe.each(backends)('session API on $name', (backend) => {
       t.clock.advance(61);
       const live = await t.jwtRefresh.issueSession(t.alice);
       const batches: number[] = [];
-      const cleared = await t.jwtRefresh.clearExpiredTokens({ before: t.clock(), batchSize: 2, afterBatch: (total) => batches.push(total) });
+      const cleared = await t.jwtRefresh.clearExpiredTokens({
+        before: t.clock(),
+        batchSize: 2,
+        afterBatch: (total) => batches.push(total),
+      });
       expect(cleared).toMatchObject({ deleted: 5, interrupted: false });
       expect(batches).toEqual([2, 4, 5]);
       expect(await t.jwtRefresh.store.count()).toBe(1);

@@ -64,7 +64,13 @@ describe('examples/social-login/app.mjs', () => {
     const sessions = await get('/api/sessions', { authorization: `Bearer ${accessToken}` });
     expect(sessions.status).toBe(200);
     expect(sessions.json.sessions).toEqual([
-      expect.objectContaining({ id: sid, user_agent: 'social-login-test', ip: '127.0.0.1', metadata: { login: 'stand-in-idp' }, current: true }),
+      expect.objectContaining({
+        id: sid,
+        user_agent: 'social-login-test',
+        ip: '127.0.0.1',
+        metadata: { login: 'stand-in-idp' },
+        current: true,
+      }),
     ]);
 
     // No passwordHash: the password route is no way into a provider's account.

@@ -2,7 +2,14 @@
 // Run: npm run build && PORT=3000 node examples/hono/app.mjs
 import { createServer } from 'node:http';
 import { Hono } from 'hono';
-import { createJwtRefresh, createMemoryUserProvider, createScryptHasher, generateKeyPair, toFetchRequest, toResponseParts } from 'jwt-refresh';
+import {
+  createJwtRefresh,
+  createMemoryUserProvider,
+  createScryptHasher,
+  generateKeyPair,
+  toFetchRequest,
+  toResponseParts,
+} from 'jwt-refresh';
 import { createFetchHandler } from 'jwt-refresh/fetch';
 import { createMemoryStore } from 'jwt-refresh/stores/memory';
 

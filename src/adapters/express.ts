@@ -1,6 +1,19 @@
-import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
 import type { AccessRequirements, JwtRefresh } from '../create-jwt-refresh.js';
-import { JwtNotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError, type JwtRefreshError, type JwtRefreshErrorCode } from '../errors.js';
+import {
+  JwtNotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  type JwtRefreshError,
+  type JwtRefreshErrorCode,
+} from '../errors.js';
 import { errorParts, isClientError } from '../http/error-response.js';
 import type { AccessTokenClaims } from '../jwt/build-claims.js';
 import { handleNodeRequest } from './node/handle-node-request.js';
@@ -22,7 +35,11 @@ declare global {
  * Under `app.use('/auth', router)` Express strips the mount path from `req.url` and keeps it in `req.baseUrl`.
  */
 async function answer(jwtRefresh: JwtRefresh, req: Request, res: Response, next: NextFunction, body: Uint8Array | string): Promise<void> {
-  const parts = await handleNodeRequest(jwtRefresh, req.method, req.url, req.headers, { clientIp: req.ip ?? null, body, basePath: req.baseUrl });
+  const parts = await handleNodeRequest(jwtRefresh, req.method, req.url, req.headers, {
+    clientIp: req.ip ?? null,
+    body,
+    basePath: req.baseUrl,
+  });
   if (parts === null) return next();
   writeNodeParts(res, parts);
 }
@@ -76,7 +93,9 @@ export function createJwtRefreshRouter(jwtRefresh: JwtRefresh): Router {
   // Exact matching, as the core matches its paths.
   const router = express.Router({ caseSensitive: true, strict: true });
   const route: RequestHandler = async (req, res, next) => {
-    const body = bodyFromParsed(req.body, req.headers['content-type'], req.headers['content-length']) ?? (await readNodeBody(req, jwtRefresh.config.maxBodyBytes));
+    const body =
+      bodyFromParsed(req.body, req.headers['content-type'], req.headers['content-length']) ??
+      (await readNodeBody(req, jwtRefresh.config.maxBodyBytes));
     await answer(jwtRefresh, req, res, next, body);
   };
   for (const path of new Set(jwtRefresh.routes.map((definition) => definition.path))) router.all(path, route);

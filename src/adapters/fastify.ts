@@ -70,7 +70,8 @@ function fastifyErrorParts(error: unknown, log: Logger): ResponseParts {
   const { code, statusCode, headers } = (error ?? {}) as { code?: unknown; statusCode?: unknown; headers?: unknown };
   const catalogued = typeof code === 'string' ? CATALOGUE_ERROR_BY_FASTIFY_CODE.get(code) : undefined;
   if (catalogued !== undefined) return errorParts(catalogued());
-  if (error instanceof JwtRefreshError || typeof statusCode !== 'number' || statusCode < 400 || statusCode > 499) return errorParts(error, log);
+  if (error instanceof JwtRefreshError || typeof statusCode !== 'number' || statusCode < 400 || statusCode > 499)
+    return errorParts(error, log);
   // Fastify's default error handler sends an error's `headers` too (a rate limiter's Retry-After).
   const errorHeaders: Record<string, string> = {};
   if (typeof headers === 'object' && headers !== null) {
@@ -92,7 +93,8 @@ async function jwtRefreshFastify(fastify: FastifyInstance, options: JwtRefreshFa
   const { jwtRefresh } = options;
   const { config } = jwtRefresh;
 
-  const guard = (role?: string): preHandlerAsyncHookHandler =>
+  const guard =
+    (role?: string): preHandlerAsyncHookHandler =>
     async (request: FastifyRequest, reply: FastifyReply) => {
       try {
         const claims = await jwtRefresh.verifyAuthorization(request.headers.authorization, role === undefined ? {} : { role });

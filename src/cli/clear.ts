@@ -41,12 +41,7 @@ export function registerClear(program: Command): void {
       .description('delete refresh tokens whose validity ended before now or <date>, in batches')
       // Variadic so `clear -1 day` works unquoted; the words are joined again.
       .argument('[date...]', 'ISO 8601 date, "yesterday", or relative like "-1 day", "-2 weeks" (default: now)')
-      .option(
-        '--batch-size <n>',
-        `rows deleted per statement, 1 to ${MAX_CLEAR_BATCH_SIZE}`,
-        parseBatchSize,
-        DEFAULT_CLEAR_BATCH_SIZE,
-      )
+      .option('--batch-size <n>', `rows deleted per statement, 1 to ${MAX_CLEAR_BATCH_SIZE}`, parseBatchSize, DEFAULT_CLEAR_BATCH_SIZE)
       .option('--dry-run', 'print the cutoff and delete nothing', false)
       // "-1 day" starts with a dash: without this commander would take it for an unknown option.
       // Real unknown options are still refused in the action.
@@ -95,7 +90,9 @@ export function registerClear(program: Command): void {
 function warnIfFuture(before: Date, now: Date, consequence: string): void {
   if (before <= now) return;
   const cutoff = before.toISOString();
-  process.stderr.write(`jwt-refresh: warning: the cutoff ${cutoff} is in the future: refresh tokens still valid until then ${consequence}\n`);
+  process.stderr.write(
+    `jwt-refresh: warning: the cutoff ${cutoff} is in the future: refresh tokens still valid until then ${consequence}\n`,
+  );
 }
 
 function parseBatchSize(value: string): number {

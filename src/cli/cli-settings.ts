@@ -61,7 +61,10 @@ export function addConfigOption(command: Command): Command {
 export function addStoreOptions(command: Command): Command {
   return addConfigOption(
     command
-      .option('--database-url <url>', `store URL (default: $DATABASE_URL, else databaseUrl in the config file, else ${DEFAULT_DATABASE_URL})`)
+      .option(
+        '--database-url <url>',
+        `store URL (default: $DATABASE_URL, else databaseUrl in the config file, else ${DEFAULT_DATABASE_URL})`,
+      )
       .option('--table <name>', 'token table or collection name (default: refresh_tokens)', parseTableName),
   );
 }
@@ -153,7 +156,11 @@ export interface WithStoreOptions {
  * @example
  * const total = await withStore(settings, { table: 'tokens' }, (store) => store.count());
  */
-export async function withStore<T>(settings: CliSettings, options: WithStoreOptions, work: (store: RefreshTokenStore) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  settings: CliSettings,
+  options: WithStoreOptions,
+  work: (store: RefreshTokenStore) => Promise<T>,
+): Promise<T> {
   const { databaseUrl } = settings;
   if (options.migrate !== true && /^sqlite:/i.test(databaseUrl)) {
     // Checked before opening: opening a SQLite file creates it, and its directories.
@@ -162,7 +169,10 @@ export async function withStore<T>(settings: CliSettings, options: WithStoreOpti
       throw new ConfigError(`the database ${filename} does not exist; ${migrateHint(options.table)} creates it`);
     }
   }
-  const { store, kind } = await openStore(databaseUrl, { ...(options.table === undefined ? {} : { tableName: options.table }), migrate: false });
+  const { store, kind } = await openStore(databaseUrl, {
+    ...(options.table === undefined ? {} : { tableName: options.table }),
+    migrate: false,
+  });
   try {
     if (options.migrate !== true) await assertSchemaReady(store, kind, options.table);
     return await work(store);

@@ -6,16 +6,12 @@ export const GESDINET = 'gesdinet_jwt_refresh_token';
 export const LEXIK = 'lexik_jwt_authentication';
 export const OWN = 'jwt_refresh';
 
-
 export const GESDINET_OPTIONS = new Map<string, Target>([
   ['ttl', { to: ['ttl'], schema: configSchema.shape.ttl, integer: true }],
   ['ttl_update', { to: ['ttlUpdate'], schema: configSchema.shape.ttlUpdate }],
   ['token_parameter_name', { to: ['tokenParameterName'], schema: configSchema.shape.tokenParameterName }],
   ['return_expiration', { to: ['returnExpiration'], schema: configSchema.shape.returnExpiration }],
-  [
-    'return_expiration_parameter_name',
-    { to: ['returnExpirationParameterName'], schema: configSchema.shape.returnExpirationParameterName },
-  ],
+  ['return_expiration_parameter_name', { to: ['returnExpirationParameterName'], schema: configSchema.shape.returnExpirationParameterName }],
   ['single_use', { to: ['singleUse'], schema: configSchema.shape.singleUse }],
 ]);
 
@@ -53,10 +49,7 @@ export const GESDINET_IGNORED = new Map<string, string>([
 export const LEXIK_OPTIONS = new Map<string, Target>([
   ['secret_key', { to: ['jwt', 'secretKey'], schema: jwtSchema.shape.secretKey, nullMeansUnset: true }],
   ['public_key', { to: ['jwt', 'publicKey'], schema: jwtSchema.shape.publicKey, nullMeansUnset: true }],
-  [
-    'pass_phrase',
-    { to: ['jwt', 'passphrase'], schema: jwtSchema.shape.passphrase, nullMeansUnset: true, emptyMeansUnset: true },
-  ],
+  ['pass_phrase', { to: ['jwt', 'passphrase'], schema: jwtSchema.shape.passphrase, nullMeansUnset: true, emptyMeansUnset: true }],
   ['token_ttl', { to: ['jwt', 'tokenTtl'], schema: jwtSchema.shape.tokenTtl, integer: true }],
   ['clock_skew', { to: ['jwt', 'clockSkew'], schema: jwtSchema.shape.clockSkew, integer: true }],
   ['user_id_claim', { to: ['jwt', 'userIdClaim'], schema: jwtSchema.shape.userIdClaim, nullMeansUnset: true }],

@@ -90,7 +90,10 @@ export function loadConfigFileWithWarnings(path: string, options: LoadConfigFile
     own = topLevel;
   } else {
     if (Object.keys(topLevel).length > 0) {
-      fail(ctx, `options are either at the top level or under ${OWN}, not both (found ${Object.keys(topLevel).join(', ')} at the top level)`);
+      fail(
+        ctx,
+        `options are either at the top level or under ${OWN}, not both (found ${Object.keys(topLevel).join(', ')} at the top level)`,
+      );
     }
     if (ownSection !== null && !isMapping(ownSection)) fail(ctx, `${OWN} must be a mapping`);
     own = { ...(ownSection ?? {}) };

@@ -21,7 +21,6 @@ export interface Target {
   integer?: boolean;
 }
 
-
 export interface Assignment {
   target: readonly string[];
   value: unknown;
@@ -62,7 +61,6 @@ export function suggestion(key: string, known: Iterable<string>): string {
   const closest = closestKey(key, known);
   return closest === null ? '' : `, did you mean ${closest}?`;
 }
-
 
 /** Stops reading one option: {@link readOption} reports it and goes on with the next. */
 export function optionProblem(message: string): never {

@@ -15,7 +15,9 @@ import { configSchema, type JwtRefreshConfig, type JwtRefreshConfigInput } from 
 export function parseConfig(input: JwtRefreshConfigInput = {}): JwtRefreshConfig {
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
-  const problems = configProblems(result.error.issues).map(({ path, message }) => `${path.length > 0 ? path.join('.') : '(root)'}: ${message}`);
+  const problems = configProblems(result.error.issues).map(
+    ({ path, message }) => `${path.length > 0 ? path.join('.') : '(root)'}: ${message}`,
+  );
   throw new ConfigError(`Invalid jwt-refresh configuration: ${problems.join('; ')}`);
 }
 
@@ -42,7 +44,10 @@ export function configProblems(issues: readonly z.core.$ZodIssue[]): ConfigProbl
       const known = objectKeysAt(configSchema, issue.path);
       for (const key of issue.keys) {
         const suggestion = closestKey(key, known);
-        problems.push({ path: [...issue.path, key], message: `unknown option${suggestion === null ? '' : `, did you mean ${suggestion}?`}` });
+        problems.push({
+          path: [...issue.path, key],
+          message: `unknown option${suggestion === null ? '' : `, did you mean ${suggestion}?`}`,
+        });
       }
     } else {
       problems.push({ path: issue.path, message: issue.message });

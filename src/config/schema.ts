@@ -8,10 +8,18 @@ import { z } from 'zod';
 
 /** Signature algorithms accepted for access tokens (SPEC §1). `none` is not among them, ever. */
 export const SIGNATURE_ALGORITHMS = [
-  'HS256', 'HS384', 'HS512',
-  'RS256', 'RS384', 'RS512',
-  'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512',
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
   'EdDSA',
 ] as const;
 
@@ -73,10 +81,18 @@ export const cookieSchema = z
       context.addIssue({ code: 'custom', path: ['domain'], message: 'must be null with the __Host- prefix' });
     }
     if (cookie.partitioned && !cookie.secure) {
-      context.addIssue({ code: 'custom', path: ['partitioned'], message: 'requires secure: true (browsers drop a Partitioned cookie otherwise)' });
+      context.addIssue({
+        code: 'custom',
+        path: ['partitioned'],
+        message: 'requires secure: true (browsers drop a Partitioned cookie otherwise)',
+      });
     }
     if (cookie.sameSite === 'none' && !cookie.secure) {
-      context.addIssue({ code: 'custom', path: ['sameSite'], message: '"none" requires secure: true (browsers drop the cookie otherwise)' });
+      context.addIssue({
+        code: 'custom',
+        path: ['sameSite'],
+        message: '"none" requires secure: true (browsers drop the cookie otherwise)',
+      });
     }
   });
 
@@ -101,7 +117,10 @@ export const jwtSchema = z
     userIdClaim: z
       .string()
       .min(1)
-      .refine((name) => !RESERVED_CLAIMS.has(name), 'must not be a claim the library sets itself (exp, iat, nbf, jti, iss, aud, roles, sid, auth_time)')
+      .refine(
+        (name) => !RESERVED_CLAIMS.has(name),
+        'must not be a claim the library sets itself (exp, iat, nbf, jti, iss, aud, roles, sid, auth_time)',
+      )
       .default('username'),
     /** `iss` to set and require, when given. */
     issuer: z.string().min(1).optional(),
@@ -180,7 +199,11 @@ export const configSchema = z
     /** On refresh, push the token's validity to now + `ttl`, capped by `maxSessionLifetime` (bundle: `ttl_update`). */
     ttlUpdate: z.boolean().default(false),
     /** Request and response field, and cookie name, of the refresh token (bundle: `token_parameter_name`). */
-    tokenParameterName: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-" or "." only').default('refresh_token'),
+    tokenParameterName: z
+      .string()
+      .min(1)
+      .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "-" or "." only')
+      .default('refresh_token'),
     /** Add the refresh token's expiry (unix seconds) to token responses (bundle: `return_expiration`). */
     returnExpiration: z.boolean().default(false),
     /** Body key of that expiry (bundle: `return_expiration_parameter_name`). */

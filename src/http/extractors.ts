@@ -30,7 +30,6 @@ const fromJsonBody: RefreshTokenExtractor = ({ body }, name) =>
 
 const fromFormBody: RefreshTokenExtractor = ({ body }, name) => (body.kind === 'form' ? body.value.get(name) : null);
 
-
 const fromQuery: RefreshTokenExtractor = ({ url }, name) => url.searchParams.get(name);
 
 /**

@@ -144,7 +144,11 @@ export const oauthRevokeResponseSchema: NamedSchema = {
 export const oauthErrorSchema: NamedSchema = {
   name: 'OAuthError',
   schema: object('An error response (RFC 6749 §5.2).', {
-    error: { type: 'string', enum: ['invalid_request', 'invalid_grant', 'unsupported_grant_type'], description: 'The RFC 6749 §5.2 error code' },
+    error: {
+      type: 'string',
+      enum: ['invalid_request', 'invalid_grant', 'unsupported_grant_type'],
+      description: 'The RFC 6749 §5.2 error code',
+    },
     error_description: string('What happened, in English'),
   }),
 };
@@ -155,15 +159,12 @@ export const jwkSetSchema: NamedSchema = {
   schema: object('The public keys that verify access tokens (RFC 7517 §5); empty for HS* algorithms.', {
     keys: {
       type: 'array',
-      items: object(
-        'A public key (RFC 7517 §4), with the members of its key type (`crv`, `x`, `y`; `n`, `e`).',
-        {
-          kty: string('Key type: `EC`, `RSA` or `OKP`'),
-          kid: string('Key id: `jwt.kid`, or the RFC 7638 thumbprint'),
-          alg: string('The configured signature algorithm'),
-          use: { type: 'string', const: 'sig', description: 'Signature verification' },
-        },
-      ),
+      items: object('A public key (RFC 7517 §4), with the members of its key type (`crv`, `x`, `y`; `n`, `e`).', {
+        kty: string('Key type: `EC`, `RSA` or `OKP`'),
+        kid: string('Key id: `jwt.kid`, or the RFC 7638 thumbprint'),
+        alg: string('The configured signature algorithm'),
+        use: { type: 'string', const: 'sig', description: 'Signature verification' },
+      }),
     },
   }),
 };

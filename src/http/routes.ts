@@ -24,12 +24,7 @@ import {
 import { handleRefresh } from './refresh-handler.js';
 import { handleRenew } from './renew-handler.js';
 import type { OperationDefinition, OperationParameter, OperationResponse, OperationTag, RouteDefinition } from './route-definition.js';
-import {
-  handleListSessions,
-  handleRevokeAllSessions,
-  handleRevokeOtherSessions,
-  handleRevokeSession,
-} from './sessions-handlers.js';
+import { handleListSessions, handleRevokeAllSessions, handleRevokeOtherSessions, handleRevokeSession } from './sessions-handlers.js';
 
 const TOKENS: OperationTag = { name: 'tokens', description: 'Log in, refresh, renew and log out: the routes of the gesdinet bundle.' };
 const SESSIONS: OperationTag = { name: 'sessions', description: "The caller's sessions (token families): list and revoke." };
@@ -41,7 +36,9 @@ const JSON_OR_FORM = ['application/json', 'application/x-www-form-urlencoded'] a
 // RFC 6749 §4.1.3 and RFC 7009 §2.1 speak forms; JSON is accepted too.
 const FORM_OR_JSON = ['application/x-www-form-urlencoded', 'application/json'] as const;
 
-const WWW_AUTHENTICATE = { 'WWW-Authenticate': { description: 'The Bearer challenge (RFC 6750 §3)', schema: { type: 'string', const: 'Bearer' } } };
+const WWW_AUTHENTICATE = {
+  'WWW-Authenticate': { description: 'The Bearer challenge (RFC 6750 §3)', schema: { type: 'string', const: 'Bearer' } },
+};
 const message = (description: string, headers?: OperationResponse['headers']): OperationResponse =>
   headers === undefined ? { description, body: messageSchema } : { description, body: messageSchema, headers };
 /** The 401 of a route that requires an access token (SPEC §1), for the document; the standalone server's `/api/me` answers it too. */
@@ -51,7 +48,9 @@ export const BEARER_REFUSED = message(
 );
 const TOO_LARGE = message('The body is larger than `maxBodyBytes`');
 /** A client error the host answers before the route runs, in the host's own shape, so no body is promised. */
-export const HOST_REFUSED: OperationResponse = { description: 'A request the host refuses before the route runs (a malformed URL, for instance)' };
+export const HOST_REFUSED: OperationResponse = {
+  description: 'A request the host refuses before the route runs (a malformed URL, for instance)',
+};
 
 /**
  * The routes a configuration enables, in matching order, each described for
@@ -71,7 +70,8 @@ export function routeDefinitions(config: JwtRefreshConfig): RouteDefinition[] {
   const refreshTokenBody = refreshTokenRequestSchema(config, tokenBodyRequired);
   const tokenPair = tokenPairSchema(config);
   const rateLimited = rateLimitResponses(config);
-  const csrfRefused: Record<number, OperationResponse> = csrf.length > 0 ? { 403: message(`The \`${config.cookie.csrfHeader}\` header is missing (cookie mode)`) } : {};
+  const csrfRefused: Record<number, OperationResponse> =
+    csrf.length > 0 ? { 403: message(`The \`${config.cookie.csrfHeader}\` header is missing (cookie mode)`) } : {};
   const cookieNote = cookieMode
     ? ` The refresh token is also set as the \`${cookieName}\` cookie${config.cookie.removeTokenFromBody ? ', and left out of the body' : ''}.`
     : '';
@@ -117,8 +117,14 @@ export function routeDefinitions(config: JwtRefreshConfig): RouteDefinition[] {
       parameters: tokenSources,
       requestBody: { mediaTypes: JSON_OR_FORM, required: tokenBodyRequired, body: refreshTokenBody },
       responses: {
-        200: { description: 'Refreshed', body: tokenPair, ...withHeaders(setCookie(`The refresh token to use next, as the \`${cookieName}\` cookie`)) },
-        401: message('`Missing JWT Refresh Token`, or `Invalid JWT Refresh Token` (unknown, expired, revoked or reused; one answer for all)'),
+        200: {
+          description: 'Refreshed',
+          body: tokenPair,
+          ...withHeaders(setCookie(`The refresh token to use next, as the \`${cookieName}\` cookie`)),
+        },
+        401: message(
+          '`Missing JWT Refresh Token`, or `Invalid JWT Refresh Token` (unknown, expired, revoked or reused; one answer for all)',
+        ),
         ...csrfRefused,
         413: TOO_LARGE,
         415: message('No token found, and a body in a media type that is neither JSON nor a form'),
@@ -238,7 +244,10 @@ export function routeDefinitions(config: JwtRefreshConfig): RouteDefinition[] {
         requestBody: { mediaTypes: FORM_OR_JSON, required: true, body: oauthTokenRequestSchema },
         responses: {
           200: { description: 'RFC 6749 §5.1 token response', body: oauthTokenResponseSchema },
-          400: { description: 'RFC 6749 §5.2 error: `invalid_request`, `invalid_grant` or `unsupported_grant_type`', body: oauthErrorSchema },
+          400: {
+            description: 'RFC 6749 §5.2 error: `invalid_request`, `invalid_grant` or `unsupported_grant_type`',
+            body: oauthErrorSchema,
+          },
           413: TOO_LARGE,
           ...rateLimited,
         },
@@ -251,7 +260,7 @@ export function routeDefinitions(config: JwtRefreshConfig): RouteDefinition[] {
         tag: OAUTH,
         summary: 'RFC 7009 token revocation (refresh or access token)',
         description:
-          "A refresh token ends its session; an access token is blocklisted until it expires. Unknown and invalid tokens get the same 200, so the route is no oracle.",
+          'A refresh token ends its session; an access token is blocklisted until it expires. Unknown and invalid tokens get the same 200, so the route is no oracle.',
         bearer: 'none',
         parameters: [],
         requestBody: { mediaTypes: FORM_OR_JSON, required: true, body: oauthRevokeRequestSchema },
@@ -272,7 +281,8 @@ export function routeDefinitions(config: JwtRefreshConfig): RouteDefinition[] {
       path: paths.jwks,
       tag: DISCOVERY,
       summary: 'Public keys that verify access tokens (JWK Set)',
-      description: 'The signing key’s public half and the older keys of a rotation, each with `kid`, `alg` and `use`. Never an HMAC secret. Cacheable for 5 minutes.',
+      description:
+        'The signing key’s public half and the older keys of a rotation, each with `kid`, `alg` and `use`. Never an HMAC secret. Cacheable for 5 minutes.',
       bearer: 'none',
       parameters: [],
       requestBody: null,

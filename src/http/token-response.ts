@@ -11,8 +11,6 @@ import { jsonParts, type ResponseParts } from './response-parts.js';
  */
 export function tokenResponse(ctx: HandlerContext, session: SessionTokens): ResponseParts {
   const { config } = ctx;
-  const cookies = config.cookie.enabled
-    ? [refreshTokenCookie(config, session.refreshToken, session.refreshTokenExpiresAt, ctx.now())]
-    : [];
+  const cookies = config.cookie.enabled ? [refreshTokenCookie(config, session.refreshToken, session.refreshTokenExpiresAt, ctx.now())] : [];
   return jsonParts(200, session.responseBody, {}, cookies);
 }

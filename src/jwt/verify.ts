@@ -52,7 +52,10 @@ export async function verifyAccessToken(
   let payload: Record<string, unknown>;
   let typ: string | undefined;
   try {
-    ({ payload, protectedHeader: { typ } } = await jwtVerify(token, (header) => keyForKid(keys, header.kid), options));
+    ({
+      payload,
+      protectedHeader: { typ },
+    } = await jwtVerify(token, (header) => keyForKid(keys, header.kid), options));
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw new JwtExpiredError();
     if (error instanceof joseErrors.JOSEError) throw invalid(`${error.code}: ${error.message}`);

@@ -81,7 +81,9 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
   });
   await app.register(jwtRefreshPlugin, { jwtRefresh });
   // Claims are per user: never cached by a browser or a proxy.
-  app.get('/api/me', { preHandler: app.requireAuth }, async (request, reply) => reply.header('cache-control', 'no-store').send(request.auth?.claims));
+  app.get('/api/me', { preHandler: app.requireAuth }, async (request, reply) =>
+    reply.header('cache-control', 'no-store').send(request.auth?.claims),
+  );
   app.get('/health', async () => ({ status: 'ok' }));
   if (documentPath !== null) {
     const document = openApiDocument([...jwtRefresh.routes, ...serverOperations(jwtRefresh.config), openApiOperation(documentPath)]);
@@ -94,7 +96,10 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
   app.setErrorHandler(async (error: { statusCode?: number }, _request, reply) => {
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) app.log.error({ error: describeError(error) }, 'request failed');
-    return reply.code(status).send({ code: status, message: status === 413 ? 'Request body too large.' : status === 500 ? 'Internal Server Error' : 'Bad Request' });
+    return reply.code(status).send({
+      code: status,
+      message: status === 413 ? 'Request body too large.' : status === 500 ? 'Internal Server Error' : 'Bad Request',
+    });
   });
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
@@ -133,7 +138,15 @@ function serverOperations(config: JwtRefreshConfig): OperationDefinition[] {
       responses: {
         200: {
           description: 'Up',
-          body: { name: 'Health', schema: { type: 'object', description: 'Liveness.', required: ['status'], properties: { status: { type: 'string', const: 'ok' } } } },
+          body: {
+            name: 'Health',
+            schema: {
+              type: 'object',
+              description: 'Liveness.',
+              required: ['status'],
+              properties: { status: { type: 'string', const: 'ok' } },
+            },
+          },
         },
         '4XX': HOST_REFUSED,
       },
@@ -152,7 +165,6 @@ function contentSecurityPolicy(page: string): string {
       .join(' ');
   return `default-src 'none'; script-src ${hashes('script')}; style-src ${hashes('style')}; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`;
 }
-
 
 /**
  * The server's own defaults where the config says nothing: cookie mode for
@@ -176,4 +188,3 @@ function withEnvironmentOverrides(config: JwtRefreshConfigInput, settings: Serve
     ...(settings.REFRESH_TOKEN_PEPPER === undefined ? {} : { pepper: settings.REFRESH_TOKEN_PEPPER }),
   };
 }
-

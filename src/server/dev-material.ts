@@ -31,7 +31,8 @@ export async function ensureKeysAndSecret(
   let secret = config.secret;
   if (jwt.secretKey === undefined) {
     // The server signs tokens at every login: a public key alone would start, then answer 500s.
-    if (jwt.publicKey !== undefined) throw new ConfigError('jwt.secretKey (or JWT_SECRET_KEY) is required: the server signs tokens, a public key alone cannot');
+    if (jwt.publicKey !== undefined)
+      throw new ConfigError('jwt.secretKey (or JWT_SECRET_KEY) is required: the server signs tokens, a public key alone cannot');
     if (production) throw new ConfigError('jwt.secretKey (or JWT_SECRET_KEY) is required when NODE_ENV=production');
     const algorithm: SignatureAlgorithm = valid.jwt.algorithm;
     jwt.algorithm = algorithm;
@@ -53,7 +54,8 @@ async function devKey(dataDirectory: string, algorithm: SignatureAlgorithm, warn
   const generated = await generateKeyPair(algorithm);
   const material = generated.secret ?? generated.privateKeyPem;
   devFile(path, () => material, warn, `${algorithm} signing key`);
-  if (generated.publicKeyPem !== null) writeFileSync(join(dataDirectory, `jwt-${algorithm.toLowerCase()}-public.pem`), generated.publicKeyPem);
+  if (generated.publicKeyPem !== null)
+    writeFileSync(join(dataDirectory, `jwt-${algorithm.toLowerCase()}-public.pem`), generated.publicKeyPem);
   return generated.secret ?? path;
 }
 

@@ -6,7 +6,11 @@ export const hostSchema = z.string().min(1);
 
 /** A port to listen on (`PORT`, `serve --port`), 0 for a free one. */
 // Digits only: Number() would also take "0x1F90", "1e3" and " 8080".
-export const portSchema = z.string().regex(/^\d{1,5}$/, 'a port number, digits only').transform(Number).pipe(z.number().int().min(0).max(65535));
+export const portSchema = z
+  .string()
+  .regex(/^\d{1,5}$/, 'a port number, digits only')
+  .transform(Number)
+  .pipe(z.number().int().min(0).max(65535));
 
 const settingsSchema = z.object({
   /** Interface to listen on. */
@@ -14,7 +18,10 @@ const settingsSchema = z.object({
   /** Port to listen on; 0 picks a free one. */
   PORT: z.preprocess((value) => (value === '' ? undefined : value), portSchema.default(8080)),
   /** Store URL (see open-store.ts); else the config file's `databaseUrl`; else `sqlite:./var/jwt-refresh.db`. */
-  DATABASE_URL: z.string().regex(/^[a-z][a-z0-9+.-]*:/i, 'a URL such as sqlite:./var/jwt-refresh.db').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^[a-z][a-z0-9+.-]*:/i, 'a URL such as sqlite:./var/jwt-refresh.db')
+    .optional(),
   /** Path of a YAML or JSON config file (our options and/or the bundles' sections). */
   JWT_REFRESH_CONFIG: z.string().min(1).optional(),
   /** Users file (JSON); default `users.json` beside the SQLite file, or ./var. */

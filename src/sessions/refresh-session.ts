@@ -37,7 +37,11 @@ export interface RefreshSessionOptions {
  * @throws RefreshTokenInvalidError (unknown, expired, revoked, rotated, reused; or the user is gone),
  *   the user checker's error, RateLimitedError (per-family limit), StoreError
  */
-export async function refreshSession(ctx: SessionContext, refreshToken: string, options: RefreshSessionOptions = {}): Promise<SessionTokens> {
+export async function refreshSession(
+  ctx: SessionContext,
+  refreshToken: string,
+  options: RefreshSessionOptions = {},
+): Promise<SessionTokens> {
   const now = ctx.now();
   const presentedHash = ctx.hashToken(refreshToken);
   const presented = await ctx.store.findByHash(presentedHash);

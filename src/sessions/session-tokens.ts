@@ -39,7 +39,14 @@ export interface SessionTokens {
  */
 export async function deliverSessionTokens(
   ctx: SessionContext,
-  delivery: { user: User; refreshToken: string; record: RefreshTokenRecord; now: Date; request: Request | undefined; format: TokenResponseFormat },
+  delivery: {
+    user: User;
+    refreshToken: string;
+    record: RefreshTokenRecord;
+    now: Date;
+    request: Request | undefined;
+    format: TokenResponseFormat;
+  },
 ): Promise<SessionTokens> {
   const { user, refreshToken, record, now, request, format } = delivery;
   const { config } = ctx;

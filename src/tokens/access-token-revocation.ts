@@ -35,7 +35,8 @@ export async function isAccessTokenRevoked(
   const userKey = userKeyOfClaims(claims, jwt);
   if (userKey !== null) {
     const watermark = await store.getRevokedBefore(userKey);
-    if (watermark !== null && (sessionId === null ? issuedAt <= toUnixSeconds(watermark) : issuedAt < toUnixSeconds(watermark))) return true;
+    if (watermark !== null && (sessionId === null ? issuedAt <= toUnixSeconds(watermark) : issuedAt < toUnixSeconds(watermark)))
+      return true;
   }
   // A revoked session (logout, reuse, revocation endpoint, log out everywhere) ends its access tokens too.
   if (sessionId === null) return false;

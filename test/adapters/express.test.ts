@@ -44,7 +44,11 @@ describe('express: jwtRefreshErrorHandler', () => {
 const credentials = { username: 'bob', password: 'secret-password' };
 
 /** Sends a request through node:http, which (unlike fetch) sends any method, TRACE included. */
-function rawRequest(baseUrl: string, method: string, path: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: unknown }> {
+function rawRequest(
+  baseUrl: string,
+  method: string,
+  path: string,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: unknown }> {
   return new Promise((resolve, reject) => {
     const sent = httpRequest(`${baseUrl}${path}`, { method }, (response) => {
       let text = '';
@@ -58,7 +62,11 @@ function rawRequest(baseUrl: string, method: string, path: string): Promise<{ st
 }
 
 /** Starts `build`'s app on a socket, runs `test` with its request function, closes it. */
-async function withApp(build: (app: express.Express, jwtRefresh: JwtRefresh) => void, test: (request: ReturnType<typeof requestOverHttp>, context: { baseUrl: string; jwtRefresh: JwtRefresh }) => Promise<void>, overrides = {}) {
+async function withApp(
+  build: (app: express.Express, jwtRefresh: JwtRefresh) => void,
+  test: (request: ReturnType<typeof requestOverHttp>, context: { baseUrl: string; jwtRefresh: JwtRefresh }) => Promise<void>,
+  overrides = {},
+) {
   const jwtRefresh = await createJwtRefresh((await testOptions(overrides)).options);
   const app = express();
   build(app, jwtRefresh);
@@ -78,7 +86,9 @@ describe('express: mounted under a path', () => {
         const handleToParts = vi.spyOn(jwtRefresh, 'handleToParts');
         const login = await request('/auth/api/login_check', { json: credentials });
         expect(login.status).toBe(200);
-        expect(handleToParts.mock.calls.map(([coreRequest, info]) => [new URL(coreRequest.url).pathname, info?.basePath])).toEqual([['/api/login_check', '/auth']]);
+        expect(handleToParts.mock.calls.map(([coreRequest, info]) => [new URL(coreRequest.url).pathname, info?.basePath])).toEqual([
+          ['/api/login_check', '/auth'],
+        ]);
         expect((await request('/api/login_check', { json: credentials })).status).toBe(404);
       },
     );
@@ -108,7 +118,11 @@ describe('express: methods a Fetch Request cannot carry', () => {
       (app, jwtRefresh) => app.use(createJwtRefreshRouter(jwtRefresh)),
       async (_request, { baseUrl }) => {
         const response = await rawRequest(baseUrl, 'TRACE', '/api/token/refresh');
-        expect([response.status, response.headers.allow, response.body]).toEqual([405, 'POST', { code: 405, message: 'Method Not Allowed' }]);
+        expect([response.status, response.headers.allow, response.body]).toEqual([
+          405,
+          'POST',
+          { code: 405, message: 'Method Not Allowed' },
+        ]);
         expect(entries).toEqual([]);
       },
       { logger },
@@ -120,7 +134,10 @@ describe('express: guards passing errors to next() (passErrors)', () => {
   /** The app's error handler, as an express-jwt user writes it. */
   const appErrorHandler = (error: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
     if (!(error instanceof UnauthorizedError)) return next(error);
-    res.status(error.status).set(error.headers).json({ name: error.name, code: error.code, status: error.status, message: error.message, inner: error.inner.constructor.name });
+    res
+      .status(error.status)
+      .set(error.headers)
+      .json({ name: error.name, code: error.code, status: error.status, message: error.message, inner: error.inner.constructor.name });
   };
 
   it('hands a refusal to next() as an express-jwt UnauthorizedError: status 401 or 403, the catalogue code and message, the challenge header', async () => {
@@ -144,7 +161,9 @@ describe('express: guards passing errors to next() (passErrors)', () => {
         ]);
         const invalid = await request('/api/me', { method: 'GET', headers: { authorization: 'Bearer not.a.jwt' } });
         expect(invalid.body).toMatchObject({ code: 'ERR_JWT_INVALID', status: 401, message: 'Invalid JWT Token' });
-        const { token } = (await request('/api/login_check', { json: { username: 'alice', password: 'secret-password' } })).body as { token: string };
+        const { token } = (await request('/api/login_check', { json: { username: 'alice', password: 'secret-password' } })).body as {
+          token: string;
+        };
         const denied = await request('/api/admin', { method: 'GET', headers: { authorization: `Bearer ${token}` } });
         expect([denied.status, denied.body]).toEqual([
           403,
@@ -218,9 +237,16 @@ describe('express: optional authentication (credentialsRequired: false)', () => 
       },
       async (request) => {
         expect(await request('/api/feed', { method: 'GET' })).toMatchObject({ status: 200, body: { auth: null } });
-        expect(await request('/api/feed', { method: 'GET', headers: { authorization: 'Basic Ym9iOnNlY3JldA==' } })).toMatchObject({ status: 200, body: { auth: null } });
+        expect(await request('/api/feed', { method: 'GET', headers: { authorization: 'Basic Ym9iOnNlY3JldA==' } })).toMatchObject({
+          status: 200,
+          body: { auth: null },
+        });
         const bad = await request('/api/feed', { method: 'GET', headers: { authorization: 'Bearer not.a.jwt' } });
-        expect([bad.status, bad.headers.get('www-authenticate'), bad.body]).toEqual([401, 'Bearer', { code: 401, message: 'Invalid JWT Token' }]);
+        expect([bad.status, bad.headers.get('www-authenticate'), bad.body]).toEqual([
+          401,
+          'Bearer',
+          { code: 401, message: 'Invalid JWT Token' },
+        ]);
         const { token } = (await request('/api/login_check', { json: credentials })).body as { token: string };
         const good = await request('/api/feed', { method: 'GET', headers: { authorization: `Bearer ${token}` } });
         expect(good.body).toMatchObject({ auth: { claims: { username: 'bob' } } });
@@ -240,7 +266,10 @@ describe('express: optional authentication (credentialsRequired: false)', () => 
       },
       async (request) => {
         expect(await request('/api/feed', { method: 'GET' })).toMatchObject({ status: 200, body: { auth: null } });
-        expect(await request('/api/feed', { method: 'GET', headers: { authorization: 'Bearer not.a.jwt' } })).toMatchObject({ status: 401, body: { code: 'ERR_JWT_INVALID' } });
+        expect(await request('/api/feed', { method: 'GET', headers: { authorization: 'Bearer not.a.jwt' } })).toMatchObject({
+          status: 401,
+          body: { code: 'ERR_JWT_INVALID' },
+        });
       },
     );
   });

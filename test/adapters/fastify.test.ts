@@ -13,25 +13,37 @@ runHttpFeatureConformance(fastifyDriver);
 describe('Fastify logging', () => {
   it("logs a request's unexpected error through that request's logger: the user provider's own message and cause, no token", async () => {
     const lines: Array<Record<string, unknown>> = [];
-    const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) } } });
+    const app = Fastify({
+      logger: { level: 'info', stream: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) } },
+    });
     const fixture = await testOptions({
       userProvider: {
         loadUserByIdentifier: async () => {
-          throw new Error('users database unreachable', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+          throw new Error('users database unreachable', {
+            cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+          });
         },
         loadUserById: async () => null,
       },
     });
     await app.register(jwtRefreshPlugin, { jwtRefresh: await createJwtRefresh(fixture.options) });
     try {
-      const response = await app.inject({ method: 'POST', url: '/api/login_check', payload: { username: 'alice', password: 'secret-password' } });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/login_check',
+        payload: { username: 'alice', password: 'secret-password' },
+      });
       expect([response.statusCode, response.json()]).toEqual([500, { code: 500, message: 'Internal Server Error' }]);
       const failure = lines.find((line) => line.msg === 'jwt-refresh request failed');
       expect(failure).toMatchObject({
         level: 50,
         // Fastify's child logger of this request: its id ties the line to the request.
         reqId: expect.any(String),
-        error: { name: 'Error', message: 'users database unreachable', cause: { name: 'Error', message: 'connect ECONNREFUSED', code: 'ECONNREFUSED' } },
+        error: {
+          name: 'Error',
+          message: 'users database unreachable',
+          cause: { name: 'Error', message: 'connect ECONNREFUSED', code: 'ECONNREFUSED' },
+        },
       });
       expect(JSON.stringify(lines)).not.toContain('secret-password');
     } finally {
@@ -43,7 +55,9 @@ describe('Fastify logging', () => {
 /** A Fastify app with a logger whose lines the test reads, and the routes of the conformance suite's app. */
 async function appWithLog(register: (app: FastifyInstance, jwtRefresh: JwtRefresh) => Promise<void>) {
   const lines: Array<Record<string, unknown>> = [];
-  const app = Fastify({ logger: { level: 'info', stream: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) } } });
+  const app = Fastify({
+    logger: { level: 'info', stream: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) } },
+  });
   const jwtRefresh = await createJwtRefresh((await testOptions()).options);
   await register(app, jwtRefresh);
   return { app, jwtRefresh, lines };
@@ -73,7 +87,7 @@ describe('Fastify: mounted under a prefix', () => {
     }
   });
 
-  it("serves the routes under the prefix of the context it is registered in", async () => {
+  it('serves the routes under the prefix of the context it is registered in', async () => {
     const { app } = await appWithLog(async (app, jwtRefresh) => {
       await app.register(async (v1) => v1.register(jwtRefreshPlugin, { jwtRefresh }), { prefix: '/v1' });
     });
@@ -96,7 +110,10 @@ describe('Fastify: request.user', () => {
     try {
       const { token } = (await app.inject({ method: 'POST', url: '/api/login_check', payload: credentials })).json<{ token: string }>();
       const headers = { authorization: `Bearer ${token}` };
-      const me = (await app.inject({ method: 'GET', url: '/api/me', headers })).json<{ user: { username: string }; auth: { claims: unknown } }>();
+      const me = (await app.inject({ method: 'GET', url: '/api/me', headers })).json<{
+        user: { username: string };
+        auth: { claims: unknown };
+      }>();
       expect(me.user).toMatchObject({ username: 'bob', roles: ['ROLE_USER', 'ROLE_ADMIN'] });
       expect(me.auth.claims).toEqual(me.user);
       expect((await app.inject({ method: 'GET', url: '/api/admin', headers })).json()).toEqual({ user: me.user });
@@ -122,12 +139,30 @@ describe('Fastify: request.user', () => {
 });
 
 describe("Fastify: Fastify's own refusals on the token routes", () => {
-  const unsupportedMediaType = { code: 415, message: 'Unsupported media type: send application/json or application/x-www-form-urlencoded.' };
+  const unsupportedMediaType = {
+    code: 415,
+    message: 'Unsupported media type: send application/json or application/x-www-form-urlencoded.',
+  };
   it.each([
     ['an unparseable Content-Type (";")', { method: 'POST', headers: { 'content-type': ';' }, payload: '{}' }, 415, unsupportedMediaType],
-    ['a Content-Type out of the token grammar ("garbage/\\xff")', { method: 'POST', headers: { 'content-type': 'garbage/\xff' }, payload: '{}' }, 415, unsupportedMediaType],
-    ['a body shorter than its Content-Length', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '5' }, payload: '{}' }, 400, { code: 400, message: 'Request body size did not match Content-Length.' }],
-    ['QUERY without a Content-Type (RFC 10008 §2)', { method: 'QUERY', headers: {} }, 400, { code: 400, message: 'Missing Content-Type header.' }],
+    [
+      'a Content-Type out of the token grammar ("garbage/\\xff")',
+      { method: 'POST', headers: { 'content-type': 'garbage/\xff' }, payload: '{}' },
+      415,
+      unsupportedMediaType,
+    ],
+    [
+      'a body shorter than its Content-Length',
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '5' }, payload: '{}' },
+      400,
+      { code: 400, message: 'Request body size did not match Content-Length.' },
+    ],
+    [
+      'QUERY without a Content-Type (RFC 10008 §2)',
+      { method: 'QUERY', headers: {} },
+      400,
+      { code: 400, message: 'Missing Content-Type header.' },
+    ],
   ] as const)('answers %s as JSON, logging nothing at error level', async (_name, request, status, expected) => {
     const { app, lines } = await appWithLog(async (app, jwtRefresh) => app.register(jwtRefreshPlugin, { jwtRefresh }));
     try {
@@ -152,7 +187,11 @@ describe("Fastify: Fastify's own refusals on the token routes", () => {
     try {
       const body = method === 'TRACE' ? {} : { headers: { 'content-type': 'application/json' }, payload: '{}' };
       const response = await app.inject({ method, url: '/api/token/refresh', ...body });
-      expect([response.statusCode, response.headers.allow, response.json()]).toEqual([405, 'POST', { code: 405, message: 'Method Not Allowed' }]);
+      expect([response.statusCode, response.headers.allow, response.json()]).toEqual([
+        405,
+        'POST',
+        { code: 405, message: 'Method Not Allowed' },
+      ]);
       expect(lines.filter((line) => (line.level as number) >= 40)).toEqual([]);
     } finally {
       await app.close();
@@ -169,7 +208,10 @@ describe("Fastify: Fastify's own refusals on the token routes", () => {
     try {
       const response = await app.inject({ method: 'POST', url: '/api/token/refresh', payload: {} });
       expect([response.statusCode, response.json()]).toEqual([500, { code: 500, message: 'Internal Server Error' }]);
-      expect(lines.find((line) => line.msg === 'jwt-refresh request failed')).toMatchObject({ level: 50, error: { message: 'hook failed' } });
+      expect(lines.find((line) => line.msg === 'jwt-refresh request failed')).toMatchObject({
+        level: 50,
+        error: { message: 'hook failed' },
+      });
     } finally {
       await app.close();
     }
@@ -184,7 +226,11 @@ describe("Fastify: Fastify's own refusals on the token routes", () => {
     });
     try {
       const response = await app.inject({ method: 'POST', url: '/api/token/refresh', payload: {} });
-      expect([response.statusCode, response.headers['retry-after'], response.json()]).toEqual([429, '7', { code: 429, message: 'Too Many Requests' }]);
+      expect([response.statusCode, response.headers['retry-after'], response.json()]).toEqual([
+        429,
+        '7',
+        { code: 429, message: 'Too Many Requests' },
+      ]);
       expect(lines.filter((line) => (line.level as number) >= 40)).toEqual([]);
     } finally {
       await app.close();

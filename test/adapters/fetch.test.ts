@@ -14,7 +14,9 @@ describe('fetch: rate limits without a client address', () => {
     const jwtRefresh = await createJwtRefresh((await testOptions({ rateLimit: { enabled: true, login: 2 } })).options);
     const handler = createFetchHandler(jwtRefresh);
     const login = () =>
-      handler.handle(new Request('http://localhost/api/login_check', { method: 'POST', body: JSON.stringify({ username: 'alice', password: 'wrong' }) }));
+      handler.handle(
+        new Request('http://localhost/api/login_check', { method: 'POST', body: JSON.stringify({ username: 'alice', password: 'wrong' }) }),
+      );
     const statuses: number[] = [];
     for (let i = 0; i < 3; i += 1) statuses.push((await login())!.status);
     expect(statuses).toEqual([401, 401, 429]);

@@ -32,29 +32,32 @@ Roles('ROLE_ADMIN')(AdminController);
 Controller('admin')(AdminController);
 
 describe('nest module', () => {
-  it.each(['express', 'fastify'] as const)('serves the token routes at their paths, outside a global prefix and a global JwtAuthGuard (%s)', async (platform) => {
-    const jwtRefresh = await createJwtRefresh((await testOptions()).options);
-    class AppModule {}
-    Module({ imports: [JwtRefreshModule.forRoot({ jwtRefresh })], controllers: [AdminController] })(AppModule);
-    const adapter = platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
-    const app = await NestFactory.create(AppModule, adapter, { logger: false });
-    app.setGlobalPrefix('v1');
-    app.useGlobalGuards(app.get(JwtAuthGuard));
-    await app.listen(0, '127.0.0.1');
-    try {
-      const request = requestOverHttp(`http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`);
-      const login = (username: string) => request('/api/login_check', { json: { username, password: 'secret-password' } });
-      const bob = (await login('bob')).body as { token: string };
-      const alice = (await login('alice')).body as { token: string };
-      const asBob = await request('/v1/admin/username', { method: 'GET', headers: { authorization: `Bearer ${bob.token}` } });
-      expect(asBob.body).toEqual({ username: 'bob' });
-      const asAlice = await request('/v1/admin/username', { method: 'GET', headers: { authorization: `Bearer ${alice.token}` } });
-      expect(asAlice.status).toBe(403);
-      expect(asAlice.body).toEqual({ code: 403, message: 'Access Denied.' });
-    } finally {
-      await app.close();
-    }
-  });
+  it.each(['express', 'fastify'] as const)(
+    'serves the token routes at their paths, outside a global prefix and a global JwtAuthGuard (%s)',
+    async (platform) => {
+      const jwtRefresh = await createJwtRefresh((await testOptions()).options);
+      class AppModule {}
+      Module({ imports: [JwtRefreshModule.forRoot({ jwtRefresh })], controllers: [AdminController] })(AppModule);
+      const adapter = platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
+      const app = await NestFactory.create(AppModule, adapter, { logger: false });
+      app.setGlobalPrefix('v1');
+      app.useGlobalGuards(app.get(JwtAuthGuard));
+      await app.listen(0, '127.0.0.1');
+      try {
+        const request = requestOverHttp(`http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`);
+        const login = (username: string) => request('/api/login_check', { json: { username, password: 'secret-password' } });
+        const bob = (await login('bob')).body as { token: string };
+        const alice = (await login('alice')).body as { token: string };
+        const asBob = await request('/v1/admin/username', { method: 'GET', headers: { authorization: `Bearer ${bob.token}` } });
+        expect(asBob.body).toEqual({ username: 'bob' });
+        const asAlice = await request('/v1/admin/username', { method: 'GET', headers: { authorization: `Bearer ${alice.token}` } });
+        expect(asAlice.status).toBe(403);
+        expect(asAlice.body).toEqual({ code: 403, message: 'Access Denied.' });
+      } finally {
+        await app.close();
+      }
+    },
+  );
 });
 
 describe('nest controller', () => {

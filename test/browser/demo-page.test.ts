@@ -7,7 +7,15 @@ import { type RunningServer, spawnServer } from '../support/spawn-server.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // Without the background-networking flags Chromium keeps dialling out, which this machine refuses.
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 const ARTIFACTS = join(process.cwd(), 'test-results');
 
 /**
@@ -22,7 +30,9 @@ describe('demo page in headless Chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install it with "apt-get install -y chromium" (.ci/run does) or set CHROMIUM_PATH`);
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: install it with "apt-get install -y chromium" (.ci/run does) or set CHROMIUM_PATH`,
+      );
     }
     cwd = mkdtempSync(join(tmpdir(), 'jwt-refresh-browser-'));
     writeFileSync(join(cwd, 'config.json'), JSON.stringify({ jwt: { tokenTtl: 2 } }));
@@ -46,7 +56,8 @@ describe('demo page in headless Chromium', () => {
   }
 
   const status = (page: Page) => page.evaluate(() => document.getElementById('status')?.textContent);
-  const output = async (page: Page) => JSON.parse((await page.textContent('#output')) ?? 'null') as { status: number; body: Record<string, unknown> };
+  const output = async (page: Page) =>
+    JSON.parse((await page.textContent('#output')) ?? 'null') as { status: number; body: Record<string, unknown> };
 
   it('keeps the refresh token in an HttpOnly cookie scoped to the token routes, refreshes silently, and logs out', async () => {
     const context = await browser.newContext();

@@ -26,7 +26,11 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
       const login = (t: Started) => t.app.request('/api/login_check', { headers: csrf, json: { username: 'alice', password: PASSWORD } });
       const cookieToken = (setCookie: string) => setCookie.split(';')[0]!.slice('refresh_token='.length);
       /** Each request, sent without the CSRF header, gets the 403 and no Set-Cookie. */
-      const expectRefused = async (t: Started, path: string, requests: Array<{ json?: unknown; body?: string; headers?: Record<string, string> }>) => {
+      const expectRefused = async (
+        t: Started,
+        path: string,
+        requests: Array<{ json?: unknown; body?: string; headers?: Record<string, string> }>,
+      ) => {
         for (const request of requests) {
           const refused = await t.app.request(path, request);
           expect([refused.status, body(refused)]).toEqual([403, MISSING_HEADER]);
@@ -91,7 +95,9 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         const response = await t.app.request('/api/token/invalidate', { headers: { cookie, ...csrf } });
         expect(body(response)).toEqual({ code: 200, message: 'The supplied refresh_token has been invalidated.' });
         const cleared = response.setCookies[0]!;
-        expect(cleared).toMatch(/^refresh_token=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=\/api\/token; Domain=example.test; Secure; HttpOnly; SameSite=Strict$/);
+        expect(cleared).toMatch(
+          /^refresh_token=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=\/api\/token; Domain=example.test; Secure; HttpOnly; SameSite=Strict$/,
+        );
         const again = await t.app.request('/api/token/invalidate', { headers: { cookie, ...csrf } });
         expect(body(again).message).toBe('The supplied refresh_token is already invalid.');
         expect(again.setCookies[0]).toMatch(/^refresh_token=; Max-Age=0/);
@@ -166,7 +172,10 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         expect(logged.status).toBe(200);
         const fromCookie = await t.app.request('/api/token/refresh', { headers: { cookie: logged.setCookies[0]!.split(';')[0]! } });
         expect(fromCookie.status).toBe(200);
-        const fromBody = await t.app.request('/api/token/refresh', { body: `refresh_token=${cookieToken(fromCookie.setCookies[0]!)}`, headers: form });
+        const fromBody = await t.app.request('/api/token/refresh', {
+          body: `refresh_token=${cookieToken(fromCookie.setCookies[0]!)}`,
+          headers: form,
+        });
         expect(fromBody.status).toBe(200);
         const logout = await t.app.request('/api/token/invalidate', { headers: { cookie: fromBody.setCookies[0]!.split(';')[0]! } });
         expect(body(logout)).toEqual({ code: 200, message: 'The supplied refresh_token has been invalidated.' });
@@ -221,7 +230,9 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         const { refresh } = await t.loginTokens();
         const response = await t.refresh(refresh);
         expect(response.status).toBe(200);
-        expect(entries.map((entry) => [entry.level, entry.fields.event, entry.message])).toEqual([['error', 'refresh', 'jwt-refresh listener failed']]);
+        expect(entries.map((entry) => [entry.level, entry.fields.event, entry.message])).toEqual([
+          ['error', 'refresh', 'jwt-refresh listener failed'],
+        ]);
         // The application's own error, message included, so its author can fix it.
         expect(entries[0]?.fields.error).toEqual({ name: 'Error', message: 'listener bug' });
         const next = body(response).refresh_token as string;
@@ -258,7 +269,10 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         const presented = await t.loginTokens('alice');
         const loggedOut = await t.loginTokens('alice');
         const bob = await t.loginTokens('bob');
-        const logout = await t.app.request('/api/token/invalidate', { json: { refresh_token: loggedOut.refresh }, headers: bearer(presented.token) });
+        const logout = await t.app.request('/api/token/invalidate', {
+          json: { refresh_token: loggedOut.refresh },
+          headers: bearer(presented.token),
+        });
         expect(logout.status).toBe(200);
         const me = await t.app.request('/api/me', { method: 'GET', headers: bearer(presented.token) });
         expect([me.status, me.body]).toEqual([401, { code: 401, message: 'Invalid JWT Token' }]);
@@ -305,7 +319,10 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         });
         t.clock.advance(60);
         const second = body(
-          await t.app.request('/api/login_check', { json: { username: 'alice', password: PASSWORD }, headers: { 'user-agent': 'Phone/2' } }),
+          await t.app.request('/api/login_check', {
+            json: { username: 'alice', password: PASSWORD },
+            headers: { 'user-agent': 'Phone/2' },
+          }),
         );
         await t.loginTokens('bob');
         const response = await t.app.request('/api/sessions', { method: 'GET', headers: bearer(second.token as string) });
@@ -316,17 +333,29 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
           ['Browser/1', false],
         ]);
         expect(sessions[1]!.created_at).toBe(new Date(t.clock().getTime() - 60_000).toISOString());
-        expect(Object.keys(sessions[0]!).sort()).toEqual(['created_at', 'current', 'expires_at', 'id', 'ip', 'last_used_at', 'metadata', 'user_agent']);
+        expect(Object.keys(sessions[0]!).sort()).toEqual([
+          'created_at',
+          'current',
+          'expires_at',
+          'id',
+          'ip',
+          'last_used_at',
+          'metadata',
+          'user_agent',
+        ]);
         expect(body(first).token).toBeTypeOf('string');
       });
 
-      it('revokes one of my sessions, and answers the same 404 for an unknown id and for another user\'s', async () => {
+      it("revokes one of my sessions, and answers the same 404 for an unknown id and for another user's", async () => {
         const t = await start();
         const mine = await t.loginTokens('alice');
         const other = await t.loginTokens('alice');
         const bob = await t.loginTokens('bob');
         const list = async (token: string) =>
-          body(await t.app.request('/api/sessions', { method: 'GET', headers: bearer(token) })).sessions as Array<{ id: string; current: boolean }>;
+          body(await t.app.request('/api/sessions', { method: 'GET', headers: bearer(token) })).sessions as Array<{
+            id: string;
+            current: boolean;
+          }>;
         const otherId = (await list(mine.token)).find((session) => !session.current)!.id;
         const bobId = (await list(bob.token))[0]!.id;
         const foreign = await t.app.request('/api/sessions/revoke', { json: { session_id: bobId }, headers: bearer(mine.token) });
@@ -387,11 +416,39 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
 
       it('keys on X-Forwarded-For only when trustProxy is on', async () => {
         const spoofing = await start({ rateLimit: { enabled: true, login: 1 } });
-        expect((await spoofing.app.request('/api/login_check', { json: { username: 'alice', password: PASSWORD }, headers: { 'x-forwarded-for': '198.51.100.1' } })).status).toBe(200);
-        expect((await spoofing.app.request('/api/login_check', { json: { username: 'alice', password: PASSWORD }, headers: { 'x-forwarded-for': '198.51.100.2' } })).status).toBe(429);
+        expect(
+          (
+            await spoofing.app.request('/api/login_check', {
+              json: { username: 'alice', password: PASSWORD },
+              headers: { 'x-forwarded-for': '198.51.100.1' },
+            })
+          ).status,
+        ).toBe(200);
+        expect(
+          (
+            await spoofing.app.request('/api/login_check', {
+              json: { username: 'alice', password: PASSWORD },
+              headers: { 'x-forwarded-for': '198.51.100.2' },
+            })
+          ).status,
+        ).toBe(429);
         const proxied = await start({ rateLimit: { enabled: true, login: 1 }, trustProxy: true });
-        expect((await proxied.app.request('/api/login_check', { json: { username: 'alice', password: PASSWORD }, headers: { 'x-forwarded-for': '198.51.100.1' } })).status).toBe(200);
-        expect((await proxied.app.request('/api/login_check', { json: { username: 'alice', password: PASSWORD }, headers: { 'x-forwarded-for': '198.51.100.2' } })).status).toBe(200);
+        expect(
+          (
+            await proxied.app.request('/api/login_check', {
+              json: { username: 'alice', password: PASSWORD },
+              headers: { 'x-forwarded-for': '198.51.100.1' },
+            })
+          ).status,
+        ).toBe(200);
+        expect(
+          (
+            await proxied.app.request('/api/login_check', {
+              json: { username: 'alice', password: PASSWORD },
+              headers: { 'x-forwarded-for': '198.51.100.2' },
+            })
+          ).status,
+        ).toBe(200);
       });
 
       it('behind a chain of trustProxy N proxies keys on the N-th entry from the right, ignoring forged ones', async () => {
@@ -530,7 +587,10 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         expect(claims.auth_time).toBe(original.auth_time);
         const renewed = await t.app.request('/api/token/renew', { headers: bearer(access) });
         expect(renewed.status).toBe(200);
-        const next = JSON.parse(Buffer.from((body(renewed).token as string).split('.')[1]!, 'base64url').toString()) as Record<string, number>;
+        const next = JSON.parse(Buffer.from((body(renewed).token as string).split('.')[1]!, 'base64url').toString()) as Record<
+          string,
+          number
+        >;
         expect(next.exp).toBe(original.auth_time! + 5000);
         // The refreshed token itself ends at the deadline too, so nothing renews past it.
         expect(claims.exp).toBe(original.auth_time! + 5000);
@@ -543,7 +603,8 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         const t = await start({ accessTokenRenewal: true });
         const bob = await t.loginTokens('bob');
         const alice = await t.loginTokens('alice');
-        const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+        const claimsOf = (token: string) =>
+          JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
         const bobUser = t.users.find((user) => user.identifier === 'bob')!;
         bobUser.roles = ['ROLE_USER'];
         const renewed = await t.app.request('/api/token/renew', { headers: bearer(bob.token) });
@@ -552,7 +613,10 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         bobUser.enabled = false;
         const disabled = await t.app.request('/api/token/renew', { headers: bearer(bob.token) });
         expect([disabled.status, disabled.body]).toEqual([401, { code: 401, message: 'Account is disabled.' }]);
-        t.users.splice(t.users.findIndex((user) => user.identifier === 'alice'), 1);
+        t.users.splice(
+          t.users.findIndex((user) => user.identifier === 'alice'),
+          1,
+        );
         const deleted = await t.app.request('/api/token/renew', { headers: bearer(alice.token) });
         expect([deleted.status, deleted.body]).toEqual([401, { code: 401, message: 'Invalid JWT Token' }]);
       });
@@ -578,9 +642,7 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
           Object.entries(methods).map(([method, operation]) => `${method.toUpperCase()} ${path} ${operation.operationId}`),
         );
-        expect(operations.sort()).toEqual(
-          t.app.jwtRefresh.routes.map((route) => `${route.method} ${route.path} ${route.name}`).sort(),
-        );
+        expect(operations.sort()).toEqual(t.app.jwtRefresh.routes.map((route) => `${route.method} ${route.path} ${route.name}`).sort());
         expect(operations).toContain('POST /api/token/refresh refresh');
         expect(operations).toContain('POST /oauth/token oauthToken');
       });

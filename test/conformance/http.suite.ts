@@ -97,7 +97,11 @@ export function runHttpConformance(driver: HttpDriver): void {
         expect(response.status).toBe(200);
         expect(body(response).refresh_token).toMatch(HEX_128);
         expect(entries).toEqual([
-          { level: 'error', fields: { error: { name: 'Error', message: 'users table is read-only' } }, message: 'jwt-refresh password upgrade failed' },
+          {
+            level: 'error',
+            fields: { error: { name: 'Error', message: 'users table is read-only' } },
+            message: 'jwt-refresh password upgrade failed',
+          },
         ]);
         expect(user.passwordHash).toBe(passwordHash);
       });
@@ -199,9 +203,13 @@ export function runHttpConformance(driver: HttpDriver): void {
         const t = await start();
         const { token } = await t.loginTokens();
         const [header, payload, signature] = token.split('.');
-        const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), roles: ['ROLE_ADMIN'] }))
-          .toString('base64url');
-        const response = await t.app.request('/api/admin', { method: 'GET', headers: { authorization: `Bearer ${header}.${forged}.${signature}` } });
+        const forged = Buffer.from(
+          JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), roles: ['ROLE_ADMIN'] }),
+        ).toString('base64url');
+        const response = await t.app.request('/api/admin', {
+          method: 'GET',
+          headers: { authorization: `Bearer ${header}.${forged}.${signature}` },
+        });
         expect(response.status).toBe(401);
         expect(body(response)).toEqual({ code: 401, message: 'Invalid JWT Token' });
       });
@@ -237,7 +245,10 @@ export function runHttpConformance(driver: HttpDriver): void {
         bobUser.enabled = false;
         const disabled = await get('/api/me', bob.token);
         expect([disabled.status, disabled.body]).toEqual([401, { code: 401, message: 'Account is disabled.' }]);
-        t.users.splice(t.users.findIndex((user) => user.identifier === 'alice'), 1);
+        t.users.splice(
+          t.users.findIndex((user) => user.identifier === 'alice'),
+          1,
+        );
         const deleted = await get('/api/me', alice.token);
         expect([deleted.status, deleted.body]).toEqual([401, { code: 401, message: 'Invalid JWT Token' }]);
         expect(deleted.headers.get('www-authenticate')).toBe('Bearer');
@@ -439,7 +450,8 @@ export function runHttpConformance(driver: HttpDriver): void {
       it('never issues an access token that outlives maxSessionLifetime', async () => {
         const t = await start({ maxSessionLifetime: 100, jwt: { tokenTtl: 3600 } });
         const loginAt = Math.floor(t.clock().getTime() / 1000);
-        const expOf = (token: unknown) => (JSON.parse(Buffer.from(String(token).split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
+        const expOf = (token: unknown) =>
+          (JSON.parse(Buffer.from(String(token).split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
         const first = body(await t.login());
         expect(expOf(first.token)).toBe(loginAt + 100);
         t.clock.advance(90);
@@ -495,7 +507,10 @@ export function runHttpConformance(driver: HttpDriver): void {
       it('refuses a user deleted after login', async () => {
         const t = await start();
         const { refresh } = await t.loginTokens();
-        t.users.splice(t.users.findIndex((user) => user.identifier === 'alice'), 1);
+        t.users.splice(
+          t.users.findIndex((user) => user.identifier === 'alice'),
+          1,
+        );
         expect(body(await t.refresh(refresh))).toEqual({ code: 401, message: 'Invalid JWT Refresh Token' });
         expect(await t.store.count()).toBe(1);
       });

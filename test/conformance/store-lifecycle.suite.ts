@@ -126,14 +126,17 @@ export function runStoreLifecycle<S extends RefreshTokenStore>(name: string, har
     });
 
     describe('options', () => {
-      it.runIf(withTable)('accepts a table name of the longest allowed length, and refuses a longer one and any non-identifier', async () => {
-        const { options } = await shared();
-        const longest = `t${'x'.repeat(table!.maxLength - 1)}`;
-        expect(open({ ...options, [table!.option]: longest })).toBeDefined();
-        for (const tableName of [...NOT_IDENTIFIERS, `${longest}x`]) {
-          expect(() => harness.create({ ...options, [table!.option]: tableName }), tableName).toThrow(ConfigError);
-        }
-      });
+      it.runIf(withTable)(
+        'accepts a table name of the longest allowed length, and refuses a longer one and any non-identifier',
+        async () => {
+          const { options } = await shared();
+          const longest = `t${'x'.repeat(table!.maxLength - 1)}`;
+          expect(open({ ...options, [table!.option]: longest })).toBeDefined();
+          for (const tableName of [...NOT_IDENTIFIERS, `${longest}x`]) {
+            expect(() => harness.create({ ...options, [table!.option]: tableName }), tableName).toThrow(ConfigError);
+          }
+        },
+      );
 
       it.runIf(connection !== undefined)('needs exactly one of its own connection and an app-owned one', async () => {
         const { options } = await shared();
@@ -265,9 +268,7 @@ export function runStoreLifecycle<S extends RefreshTokenStore>(name: string, har
         const tableName = table!.fresh();
         await openOwned(tableName, { clock: () => T0 }).migrate();
 
-        expect((await migrations!.records(tableName)).map((entry) => entry.appliedAt.getTime())).toEqual(
-          versions.map(() => T0.getTime()),
-        );
+        expect((await migrations!.records(tableName)).map((entry) => entry.appliedAt.getTime())).toEqual(versions.map(() => T0.getTime()));
       });
 
       it.runIf(withTable && migrations !== undefined)('are skipped with migrate: false, and migrate() then applies them all', async () => {

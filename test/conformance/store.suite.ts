@@ -261,9 +261,7 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
         expect(outcomes.filter((o) => o === 'rotated')).toHaveLength(1);
         expect(outcomes.filter((o) => o === 'conflict')).toHaveLength(49);
         const winner = successors[outcomes.indexOf('rotated')];
-        const stored = (await Promise.all(successors.map((s) => store.findByHash(s.tokenHash)))).filter(
-          (r) => r !== null,
-        );
+        const stored = (await Promise.all(successors.map((s) => store.findByHash(s.tokenHash)))).filter((r) => r !== null);
         expect(stored).toEqual([winner]);
         expect((await mustFind(store, parent.tokenHash)).successorHash).toBe(winner?.tokenHash);
         expect(await store.count()).toBe(before + 1);
@@ -311,7 +309,9 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
       // A logout (or reuse detection) racing a refresh of the same family must not leave
       // the refresh's successor live: the session would outlive its revocation.
       it.each(['revokeFamily', 'revokeUser'] as const)('%s racing rotations leaves no live record behind', async (revoke) => {
-        const parents = Array.from({ length: 40 }, (_, i) => record(`race-${i}`, { familyId: `family-race-${i}`, userId: `user-race-${i}` }));
+        const parents = Array.from({ length: 40 }, (_, i) =>
+          record(`race-${i}`, { familyId: `family-race-${i}`, userId: `user-race-${i}` }),
+        );
         await insertAll(store, parents);
         await Promise.all(
           parents.flatMap((parent, i) => [
@@ -328,7 +328,7 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
     });
 
     describe('listFamilies', () => {
-      it('lists only families with a live current token, newest login first, with the first token\'s createdAt', async () => {
+      it("lists only families with a live current token, newest login first, with the first token's createdAt", async () => {
         const now = at(3 * DAY);
         // Family A: login at T0, rotated a day later; the current token carries newer metadata.
         const a0 = record('a0', {
@@ -465,11 +465,7 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
       it('counts every stored record whatever its state', async () => {
         expect(await store.count()).toBe(0);
         const parent = record('p');
-        await insertAll(store, [
-          parent,
-          record('revoked', { revokedAt: at(1) }),
-          record('old', { validUntil: at(-DAY) }),
-        ]);
+        await insertAll(store, [parent, record('revoked', { revokedAt: at(1) }), record('old', { validUntil: at(-DAY) })]);
         expect(await store.count()).toBe(3);
         expect(await store.rotate(parent.tokenHash, successorOf(parent, 'c', at(HOUR)), at(HOUR))).toBe('rotated');
         expect(await store.count()).toBe(4);
@@ -600,7 +596,11 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
         const jwtRefresh = await createJwtRefresh(fixture.options);
         const post = async (path: string, json: Record<string, unknown>) => {
           const response = await jwtRefresh.handle(
-            new Request(`http://localhost${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) }),
+            new Request(`http://localhost${path}`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(json),
+            }),
           );
           return { status: response!.status, body: (await response!.json()) as Record<string, unknown> };
         };
@@ -744,8 +744,14 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
         expect(rows).toHaveLength(4);
         for (const label of labels) {
           // The store does hold the hash (so this check is not vacuous) and never the plain token.
-          expect(cells.some((cell) => cell.includes(hashOf(label))), `hash of ${label}`).toBe(true);
-          expect(cells.filter((cell) => cell.includes(plainToken(label))), `plain ${label}`).toEqual([]);
+          expect(
+            cells.some((cell) => cell.includes(hashOf(label))),
+            `hash of ${label}`,
+          ).toBe(true);
+          expect(
+            cells.filter((cell) => cell.includes(plainToken(label))),
+            `plain ${label}`,
+          ).toEqual([]);
         }
       });
     });

@@ -165,7 +165,9 @@ runStoreLifecycle(REAL_MONGOD ? 'mongodb (MONGODB_URL)' : 'mongodb (CongoServer)
         .toArray(),
     // Documents written before the field existed lack it; no migration added it.
     withoutMetadata: async (collection) => {
-      await testDb().collection(collection).updateMany({}, { $unset: { metadata: '' } });
+      await testDb()
+        .collection(collection)
+        .updateMany({}, { $unset: { metadata: '' } });
     },
   },
   unreachable: {
@@ -284,39 +286,35 @@ describe('MongoDB store', () => {
       expect((raw!.expiresAt as Date).getTime()).toBe(at(48 * HOUR + 7).getTime());
     });
 
-    it(
-      REAL_MONGOD
-        ? 'mongod enforces the unique tokenHash index and purges expired records by TTL'
-        : 'declares the unique tokenHash index and the TTL index (CongoServer enforces neither: set MONGODB_URL to assert the enforcement)',
-      async () => {
-        const store = newStore();
-        await store.migrate();
-        const raw = testDb().collection(store.collectionName);
-        if (!REAL_MONGOD) {
-          const definitions = await indexDefinitions(store.collectionName);
-          expect(definitions).toContainEqual({ key: { tokenHash: 1 }, unique: true, ttl: null });
-          expect(definitions).toContainEqual({ key: { expiresAt: 1 }, unique: false, ttl: 0 });
-          return;
-        }
-        // A plain insertOne, bypassing the store's conditional upsert: only the index can refuse it.
-        await raw.insertOne({ tokenHash: hashOf('dup') });
-        await expect(raw.insertOne({ tokenHash: hashOf('dup') })).rejects.toMatchObject({ code: 11000 });
+    it(REAL_MONGOD
+      ? 'mongod enforces the unique tokenHash index and purges expired records by TTL'
+      : 'declares the unique tokenHash index and the TTL index (CongoServer enforces neither: set MONGODB_URL to assert the enforcement)', async () => {
+      const store = newStore();
+      await store.migrate();
+      const raw = testDb().collection(store.collectionName);
+      if (!REAL_MONGOD) {
+        const definitions = await indexDefinitions(store.collectionName);
+        expect(definitions).toContainEqual({ key: { tokenHash: 1 }, unique: true, ttl: null });
+        expect(definitions).toContainEqual({ key: { expiresAt: 1 }, unique: false, ttl: 0 });
+        return;
+      }
+      // A plain insertOne, bypassing the store's conditional upsert: only the index can refuse it.
+      await raw.insertOne({ tokenHash: hashOf('dup') });
+      await expect(raw.insertOne({ tokenHash: hashOf('dup') })).rejects.toMatchObject({ code: 11000 });
 
-        // The TTL monitor runs every 60 s by default; shorten it when this user may (needs setParameter rights).
-        await adminClient()
-          .db('admin')
-          .command({ setParameter: 1, ttlMonitorSleepSecs: 1 })
-          .catch(() => undefined);
-        const expired = record('expired', { validUntil: new Date(Date.now() - 1_000) });
-        await store.insert(expired);
-        const deadline = Date.now() + 100_000;
-        while ((await store.findByHash(expired.tokenHash)) !== null) {
-          expect(Date.now(), 'TTL monitor did not purge the expired record').toBeLessThan(deadline);
-          await new Promise((resolve) => setTimeout(resolve, 500));
-        }
-      },
-      120_000,
-    );
+      // The TTL monitor runs every 60 s by default; shorten it when this user may (needs setParameter rights).
+      await adminClient()
+        .db('admin')
+        .command({ setParameter: 1, ttlMonitorSleepSecs: 1 })
+        .catch(() => undefined);
+      const expired = record('expired', { validUntil: new Date(Date.now() - 1_000) });
+      await store.insert(expired);
+      const deadline = Date.now() + 100_000;
+      while ((await store.findByHash(expired.tokenHash)) !== null) {
+        expect(Date.now(), 'TTL monitor did not purge the expired record').toBeLessThan(deadline);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }, 120_000);
 
     it('keeps one rate-limit document per key and window, with the window bounds', async () => {
       const store = newStore();
@@ -553,7 +551,10 @@ async function startDelayingProxy(url: string, delayMs: number): Promise<{ url: 
   const address = server.address();
   const proxyPort = typeof address === 'object' && address !== null ? address.port : 0;
   // One host, reached directly: the proxy stands for the first server of the list.
-  const params = query.replace(/^\?/, '').split('&').filter((p) => p !== '' && !p.startsWith('directConnection='));
+  const params = query
+    .replace(/^\?/, '')
+    .split('&')
+    .filter((p) => p !== '' && !p.startsWith('directConnection='));
   return {
     url: `mongodb://${userinfo}127.0.0.1:${proxyPort}${path === '' ? '/' : path}?${[...params, 'directConnection=true'].join('&')}`,
     close: async () => {

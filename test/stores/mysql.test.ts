@@ -18,7 +18,7 @@ import { MYSQL_MIGRATION_LOCK, mysqlMigrations } from '../../src/stores/mysql/my
 import type { RefreshTokenRecord } from '../../src/stores/store.js';
 import { runStoreConformance } from '../conformance/store.suite.js';
 import { runStoreLifecycle } from '../conformance/store-lifecycle.suite.js';
-import { at, HOUR, labelHash as hashOf, recordMaker, } from '../support/token-records.js';
+import { at, HOUR, labelHash as hashOf, recordMaker } from '../support/token-records.js';
 
 const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const START_HINT =
@@ -82,9 +82,7 @@ afterAll(async () => {
   if (pool === undefined) return;
   try {
     for (const table of [CONFORMANCE_TABLE, ...createdTables]) {
-      await pool.query(
-        `DROP TABLE IF EXISTS \`${table}\`, \`${table}_blocklist\`, \`${table}_watermarks\`, \`${table}_rate_limits\``,
-      );
+      await pool.query(`DROP TABLE IF EXISTS \`${table}\`, \`${table}_blocklist\`, \`${table}_watermarks\`, \`${table}_rate_limits\``);
     }
     // Under the migrators' lock, so a store migrating elsewhere never loses the table between its create and insert.
     const connection = await pool.getConnection();
@@ -145,14 +143,19 @@ runStoreLifecycle('mysql', {
         close: () => pool.end(),
       };
     },
-    isClosed: (store) => store.pool.query('SELECT 1').then(() => false, () => true),
+    isClosed: (store) =>
+      store.pool.query('SELECT 1').then(
+        () => false,
+        () => true,
+      ),
     failsAfterClose: true,
   },
   migrations: {
     mode: 'lazy',
     steps: mysqlMigrations,
     needsSchema: true,
-    records: async (table) => (await migrationRows(table)).map((row) => ({ version: row.version, name: row.name, appliedAt: row.applied_at })),
+    records: async (table) =>
+      (await migrationRows(table)).map((row) => ({ version: row.version, name: row.name, appliedAt: row.applied_at })),
     foreignTable: {
       create: async (table) => {
         await rows(`CREATE TABLE \`${table}\` (id INT PRIMARY KEY, refresh_token VARCHAR(128), username VARCHAR(255), valid DATETIME)`);
@@ -269,9 +272,7 @@ describe('MySQL store', () => {
       const tableName = freshTable();
       await track(createMysqlStore({ url: MYSQL_URL, tableName })).migrate();
 
-      const indexes = await rows<{ Key_name: string; Column_name: string; Non_unique: number }>(
-        `SHOW INDEX FROM \`${tableName}\``,
-      );
+      const indexes = await rows<{ Key_name: string; Column_name: string; Non_unique: number }>(`SHOW INDEX FROM \`${tableName}\``);
       const byColumn = indexes.map((index) => ({ column: index.Column_name, unique: Number(index.Non_unique) === 0 }));
       expect(byColumn).toEqual(
         expect.arrayContaining([
@@ -339,7 +340,15 @@ describe('MySQL store', () => {
     it('keeps instants exact and stored in UTC whatever timezone, dateStrings and rowsAsArray the app pool uses', async () => {
       const tableName = freshTable();
       const pool = trackPool(
-        mysql.createPool({ uri: MYSQL_URL, connectionLimit: 1, timezone: '+05:30', dateStrings: true, rowsAsArray: true, supportBigNumbers: true, bigNumberStrings: true }),
+        mysql.createPool({
+          uri: MYSQL_URL,
+          connectionLimit: 1,
+          timezone: '+05:30',
+          dateStrings: true,
+          rowsAsArray: true,
+          supportBigNumbers: true,
+          bigNumberStrings: true,
+        }),
       );
       await pool.query("SET time_zone = '-08:00'");
       const store = track(createMysqlStore({ pool, tableName }));

@@ -117,7 +117,11 @@ function companions(table: string): string[] {
 async function truncate(schema: string, table: string): Promise<void> {
   const exists = await admin.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [`"${schema}"."${table}"`]);
   if (exists.rows[0]?.found === true) {
-    await admin.query(`TRUNCATE ${companions(table).map((name) => `"${schema}"."${name}"`).join(', ')}`);
+    await admin.query(
+      `TRUNCATE ${companions(table)
+        .map((name) => `"${schema}"."${name}"`)
+        .join(', ')}`,
+    );
   }
 }
 
@@ -178,7 +182,8 @@ runStoreLifecycle('postgres', {
     mode: 'lazy',
     steps: postgresMigrations,
     needsSchema: true,
-    records: async (table) => (await migrationRows(table)).map((row) => ({ version: row.version, name: row.name, appliedAt: row.applied_at })),
+    records: async (table) =>
+      (await migrationRows(table)).map((row) => ({ version: row.version, name: row.name, appliedAt: row.applied_at })),
     foreignTable: {
       create: async (table) => {
         await admin.query(`CREATE TABLE public."${table}" (id SERIAL PRIMARY KEY, refresh_token TEXT, username TEXT, valid TIMESTAMP)`);
@@ -261,10 +266,7 @@ describe('PostgreSQL store', () => {
       expect(await inPublic.count()).toBe(2);
       expect(await sameNameOtherSchema.count()).toBe(1);
       expect(await custom.findByHash(hashOf('in-public-1'))).toBeNull();
-      const tables = await admin.query<{ tablename: string }>(
-        'SELECT tablename FROM pg_tables WHERE schemaname = $1',
-        [schema],
-      );
+      const tables = await admin.query<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1', [schema]);
       expect(tables.rows.map((row) => row.tablename).sort()).toEqual(
         [...companions('JwtRefreshTokens'), ...companions(tableName), 'jwt_refresh_migrations'].sort(),
       );
@@ -287,7 +289,14 @@ describe('PostgreSQL store', () => {
         ['public', companions(tableName)],
       );
       const names = indexes.rows.map((row) => row.indexname);
-      for (const suffix of ['_user_id_idx', '_family_id_idx', '_valid_until_idx', '_token_hash_key', '_blocklist_expires_at_idx', '_rate_limits_reset_at_idx']) {
+      for (const suffix of [
+        '_user_id_idx',
+        '_family_id_idx',
+        '_valid_until_idx',
+        '_token_hash_key',
+        '_blocklist_expires_at_idx',
+        '_rate_limits_reset_at_idx',
+      ]) {
         expect(names, suffix).toContain(`${tableName}${suffix}`);
       }
       expect(Math.max(...names.map((name) => name.length))).toBeLessThanOrEqual(63);
@@ -304,7 +313,7 @@ describe('PostgreSQL store', () => {
   });
 
   describe('schema', () => {
-    it('indexes token_hash (unique), user_id, family_id and valid_until, and the companion tables\' expiries', async () => {
+    it("indexes token_hash (unique), user_id, family_id and valid_until, and the companion tables' expiries", async () => {
       const tableName = freshTable();
       await open({ url: POSTGRES_URL, tableName }).migrate();
 
@@ -345,8 +354,16 @@ describe('PostgreSQL store', () => {
 
       expect(columns.rows.map((c) => `${c.table_name.slice(tableName.length)}.${c.column_name}`).sort()).toEqual(
         [
-          '.valid_until', '.family_deadline', '.created_at', '.last_used_at', '.rotated_at', '.revoked_at',
-          '_blocklist.expires_at', '_watermarks.revoked_before', '_rate_limits.window_start', '_rate_limits.reset_at',
+          '.valid_until',
+          '.family_deadline',
+          '.created_at',
+          '.last_used_at',
+          '.rotated_at',
+          '.revoked_at',
+          '_blocklist.expires_at',
+          '_watermarks.revoked_before',
+          '_rate_limits.window_start',
+          '_rate_limits.reset_at',
         ].sort(),
       );
       for (const column of columns.rows) {
@@ -394,7 +411,10 @@ describe('PostgreSQL store', () => {
 
       expect(await store.findByHash(full.tokenHash)).toEqual(full);
       expect(await store.count()).toBe(1);
-      expect(await store.hitRateLimit('k', 60, T0)).toEqual({ count: 1, resetAt: new Date(Math.floor(T0.getTime() / 60_000) * 60_000 + 60_000) });
+      expect(await store.hitRateLimit('k', 60, T0)).toEqual({
+        count: 1,
+        resetAt: new Date(Math.floor(T0.getTime() / 60_000) * 60_000 + 60_000),
+      });
       await store.setRevokedBefore('user-1', at(HOUR + 9));
       expect(await store.getRevokedBefore('user-1')).toEqual(at(HOUR + 9));
       expect(await store.listFamilies('user-1', at(0))).toEqual([]);
@@ -425,9 +445,7 @@ describe('PostgreSQL store', () => {
           expect(outcomes.filter((o) => o === 'conflict')).toHaveLength(49);
           const winner = successors[outcomes.indexOf('rotated')];
           expect((await store.findByHash(parent.tokenHash))?.successorHash).toBe(winner?.tokenHash);
-          const stored = await admin.query(`SELECT count(*)::int AS n FROM public."${tableName}" WHERE family_id = $1`, [
-            parent.familyId,
-          ]);
+          const stored = await admin.query(`SELECT count(*)::int AS n FROM public."${tableName}" WHERE family_id = $1`, [parent.familyId]);
           expect(stored.rows).toEqual([{ n: 2 }]);
         }
         // The race ran over several real connections, not one serialising them.

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, } from '../../src/errors.js';
+import { ConfigError } from '../../src/errors.js';
 import { createRedisStore, type RedisRefreshTokenStore, type RedisStoreOptions } from '../../src/stores/redis.js';
 import type { RefreshTokenRecord, RotateOutcome } from '../../src/stores/store.js';
 import { runStoreConformance } from '../conformance/store.suite.js';
@@ -69,10 +69,14 @@ let lifecycleTables = 0;
 runStoreLifecycle('redis', {
   setup: connectAdmin,
   create: (options) => createRedisStore(options as RedisStoreOptions),
-  table: { option: 'tableName', maxLength: 63, fresh: () => {
-    lifecycleTables += 1;
-    return `t${lifecycleTables}`;
-  } },
+  table: {
+    option: 'tableName',
+    maxLength: 63,
+    fresh: () => {
+      lifecycleTables += 1;
+      return `t${lifecycleTables}`;
+    },
+  },
   connection: {
     owned: () => ({ url: REDIS_URL, keyPrefix: LIFECYCLE_PREFIX }),
     shared: async () => {
@@ -187,7 +191,7 @@ describe('redis store', () => {
       expect(await admin.hexists(token('without-metadata'), 'metadata')).toBe(0);
     });
 
-    it('of two stores with different prefixes on one Redis are apart: neither sees the other\'s tokens or state', async () => {
+    it("of two stores with different prefixes on one Redis are apart: neither sees the other's tokens or state", async () => {
       const appA = open(`${prefix}app-a:`);
       const appB = open(`${prefix}app-b:`);
       const shared = record('shared');
@@ -328,7 +332,7 @@ describe('redis store', () => {
   });
 
   describe('connections and options', () => {
-    it('gives its own connection one retry and a 5 s connect timeout, and leaves an app client\'s options alone', async () => {
+    it("gives its own connection one retry and a 5 s connect timeout, and leaves an app client's options alone", async () => {
       // With ioredis's defaults (20 retries per command, 10 s connect timeout) a call with Redis
       // unreachable waited 73 to 107 s.
       const own = open();
@@ -349,7 +353,7 @@ describe('redis store', () => {
       expect(await a.findByHash(hashOf('x'))).not.toBeNull();
     });
 
-    it('refuses an app client with ioredis\'s own keyPrefix with a ConfigError', () => {
+    it("refuses an app client with ioredis's own keyPrefix with a ConfigError", () => {
       const client = appClient({ keyPrefix: 'app:' });
 
       // ioredis would prefix the KEYS but not the keys the scripts build: refused, not half-prefixed.

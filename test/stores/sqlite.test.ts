@@ -11,7 +11,7 @@ import { sqliteMigrations } from '../../src/stores/sqlite/sqlite-migrations.js';
 import type { RefreshTokenRecord, RotateOutcome } from '../../src/stores/store.js';
 import { runStoreConformance } from '../conformance/store.suite.js';
 import { runStoreLifecycle } from '../conformance/store-lifecycle.suite.js';
-import { at, HOUR, labelHash as hashOf, recordMaker, } from '../support/token-records.js';
+import { at, HOUR, labelHash as hashOf, recordMaker } from '../support/token-records.js';
 
 runStoreConformance('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'jwt-refresh-sqlite-'));
@@ -45,10 +45,14 @@ afterAll(() => {
 
 runStoreLifecycle('sqlite', {
   create: (options) => createSqliteStore(options as SqliteStoreOptions),
-  table: { option: 'tableName', maxLength: 63, fresh: () => {
-    lifecycleTables += 1;
-    return `t${lifecycleTables}`;
-  } },
+  table: {
+    option: 'tableName',
+    maxLength: 63,
+    fresh: () => {
+      lifecycleTables += 1;
+      return `t${lifecycleTables}`;
+    },
+  },
   connection: {
     owned: () => ({ filename: lifecycleFile }),
     shared: async () => {
@@ -122,9 +126,11 @@ describe('SQLite store', () => {
   });
 
   function migrationRows(database: Database.Database): Array<{ table_name: string; version: number; name: string }> {
-    return database
-      .prepare('SELECT table_name, version, name FROM jwt_refresh_migrations ORDER BY table_name, version')
-      .all() as Array<{ table_name: string; version: number; name: string }>;
+    return database.prepare('SELECT table_name, version, name FROM jwt_refresh_migrations ORDER BY table_name, version').all() as Array<{
+      table_name: string;
+      version: number;
+      name: string;
+    }>;
   }
 
   it('creates its database file readable by the owner only, WAL and shared-memory files too', async () => {
@@ -217,9 +223,7 @@ describe('SQLite store', () => {
   });
 });
 
-type RaceTask =
-  | { filename: string; phase: 'migrate' }
-  | { filename: string; phase: 'rotate'; parent: RefreshTokenRecord };
+type RaceTask = { filename: string; phase: 'migrate' } | { filename: string; phase: 'rotate'; parent: RefreshTokenRecord };
 
 /**
  * Runs `threads` worker threads, each with its own better-sqlite3 connection

@@ -30,7 +30,6 @@ export function body(response: TestResponse): Record<string, unknown> {
   return response.body as Record<string, unknown>;
 }
 
-
 /**
  * Registers an afterEach that closes every app a test started, and returns
  * `start(options)`: an app on `driver` with the test users, a movable clock

@@ -34,7 +34,13 @@ Controller('api')(ApiController);
  * default body parser in front; `routes: 'controller'` (forRootAsync) serves them
  * through createJwtRefreshController, with the body parser off (Express only).
  */
-export function nestDriver({ routes, platform = 'express' }: { routes: 'module' | 'controller'; platform?: 'express' | 'fastify' }): HttpDriver {
+export function nestDriver({
+  routes,
+  platform = 'express',
+}: {
+  routes: 'module' | 'controller';
+  platform?: 'express' | 'fastify';
+}): HttpDriver {
   return {
     name: `nest (${platform}, routes by ${routes})`,
     async start(options) {

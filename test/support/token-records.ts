@@ -43,11 +43,7 @@ export interface RecordDefaults {
 }
 
 /** A live generation-0 record of user-1 / family-1 for the token `label`; override what the case needs. */
-export function record(
-  label: string,
-  overrides: Partial<RefreshTokenRecord> = {},
-  defaults: RecordDefaults = {},
-): RefreshTokenRecord {
+export function record(label: string, overrides: Partial<RefreshTokenRecord> = {}, defaults: RecordDefaults = {}): RefreshTokenRecord {
   return {
     id: `id-${label}`,
     tokenHash: (defaults.hash ?? hashOf)(label),
@@ -71,9 +67,7 @@ export function record(
 }
 
 /** {@link record} with this file's `defaults` fixed. */
-export function recordMaker(
-  defaults: RecordDefaults,
-): (label: string, overrides?: Partial<RefreshTokenRecord>) => RefreshTokenRecord {
+export function recordMaker(defaults: RecordDefaults): (label: string, overrides?: Partial<RefreshTokenRecord>) => RefreshTokenRecord {
   return (label, overrides = {}) => record(label, overrides, defaults);
 }
 

@@ -18,11 +18,17 @@ interface ExpressRequest extends IncomingMessage {
 async function answerAt(jwtRefresh: JwtRefresh, path: string, req: ExpressRequest, res: ServerResponse): Promise<void> {
   let parts: ResponseParts | null;
   try {
-    const body = bodyFromParsed(req.body, req.headers['content-type'], req.headers['content-length']) ?? (await readNodeBody(req, jwtRefresh.config.maxBodyBytes));
+    const body =
+      bodyFromParsed(req.body, req.headers['content-type'], req.headers['content-length']) ??
+      (await readNodeBody(req, jwtRefresh.config.maxBodyBytes));
     // The configured path, whatever prefix Nest serves the route under: the core matches its own paths.
     const { pathname, search } = new URL(req.url ?? '/', 'http://localhost');
     const basePath = mountPrefix(pathname, path);
-    parts = await handleNodeRequest(jwtRefresh, req.method ?? 'GET', path + search, req.headers, { clientIp: req.ip ?? null, body, basePath });
+    parts = await handleNodeRequest(jwtRefresh, req.method ?? 'GET', path + search, req.headers, {
+      clientIp: req.ip ?? null,
+      body,
+      basePath,
+    });
   } catch (error) {
     parts = errorParts(error, jwtRefresh.logger);
   }

@@ -1,4 +1,13 @@
-import { Inject, Module, type DynamicModule, type InjectionToken, type ModuleMetadata, type OnModuleInit, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
+import {
+  Inject,
+  Module,
+  type DynamicModule,
+  type InjectionToken,
+  type ModuleMetadata,
+  type OnModuleInit,
+  type OptionalFactoryDependency,
+  type Provider,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { JwtRefresh } from '../../create-jwt-refresh.js';
 import { JwtAuthGuard } from './jwt-auth.guard.js';

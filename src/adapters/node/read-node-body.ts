@@ -38,11 +38,7 @@ export async function readNodeBody(request: IncomingMessage, limit: number): Pro
  * means, whatever middleware ran before. Pass the request's Content-Length
  * so an empty body is not mistaken for `{}`.
  */
-export function bodyFromParsed(
-  parsed: unknown,
-  contentType: string | undefined,
-  contentLength?: string | undefined,
-): Buffer | null {
+export function bodyFromParsed(parsed: unknown, contentType: string | undefined, contentLength?: string | undefined): Buffer | null {
   if (parsed === undefined || parsed === null) return null;
   if (Buffer.isBuffer(parsed)) return parsed;
   if (typeof parsed === 'string') return Buffer.from(parsed);

@@ -10,9 +10,7 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 export function identifier(option: string, value: unknown, { maxLength = 63, kind = 'an SQL identifier' } = {}): string {
   if (typeof value !== 'string' || !IDENTIFIER.test(value) || value.length > maxLength) {
-    throw new ConfigError(
-      `${option}: expected ${kind} (a letter or "_", then letters, digits or "_", ${maxLength} characters at most)`,
-    );
+    throw new ConfigError(`${option}: expected ${kind} (a letter or "_", then letters, digits or "_", ${maxLength} characters at most)`);
   }
   return value;
 }

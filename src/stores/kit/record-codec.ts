@@ -42,9 +42,16 @@ export const INSTANT_COLUMNS: ReadonlySet<TokenColumn> = new Set<TokenColumn>([
 ]);
 
 /** The columns that may hold null; the others are always set. */
-export const NULLABLE_COLUMNS: ReadonlySet<TokenColumn> = new Set<TokenColumn>(
-  ['family_deadline', 'last_used_at', 'rotated_at', 'successor_hash', 'revoked_at', 'user_agent', 'ip', 'metadata'],
-);
+export const NULLABLE_COLUMNS: ReadonlySet<TokenColumn> = new Set<TokenColumn>([
+  'family_deadline',
+  'last_used_at',
+  'rotated_at',
+  'successor_hash',
+  'revoked_at',
+  'user_agent',
+  'ip',
+  'metadata',
+]);
 
 /** A value of a record field as a row holds it: an instant encoded as `Instant`. */
 type Encoded<Value, Instant> = Value extends Date ? Instant : Value;

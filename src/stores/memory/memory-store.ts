@@ -78,7 +78,10 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
 
   async listFamilies(userId: string, now: Date): Promise<FamilySummary[]> {
     const hashes = this.#hashesByUser.get(userId) ?? new Set<string>();
-    return summariseFamilies([...hashes].flatMap((hash) => this.#byHash.get(hash) ?? []), now);
+    return summariseFamilies(
+      [...hashes].flatMap((hash) => this.#byHash.get(hash) ?? []),
+      now,
+    );
   }
 
   async blockAccessToken(jti: string, expiresAt: Date): Promise<void> {

@@ -7,7 +7,7 @@
  * so reads still compare instants themselves).
  */
 import type { Db } from 'mongodb';
-import { MIGRATIONS_TABLE, } from '../kit/migration-runner.js';
+import { MIGRATIONS_TABLE } from '../kit/migration-runner.js';
 
 /** One schema step of the MongoDB store (the kit's `Migration`, spelled out for the public API). */
 export interface MongoMigration {

@@ -122,9 +122,7 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
     const urlDatabase = options.client === undefined ? databaseNameFromUrl(options.url ?? '') : options.client.options.dbName;
     this.databaseName = options.databaseName ?? urlDatabase ?? 'jwt_refresh';
     if (!DATABASE_NAME.test(this.databaseName)) {
-      throw new ConfigError(
-        'stores.mongodb.databaseName: expected 1 to 63 characters, none of / \\ . space " $ * < > : | ?',
-      );
+      throw new ConfigError('stores.mongodb.databaseName: expected 1 to 63 characters, none of / \\ . space " $ * < > : | ?');
     }
     this.#clock = options.clock ?? systemClock;
     this.#db = this.client.db(this.databaseName);
@@ -446,13 +444,8 @@ function isDuplicateKeyError(error: unknown): boolean {
 }
 
 /** Whether the record holding a successor's hash is that successor (inserted by a concurrent rotation of the same parent). */
-function isSameSuccessor(
-  holder: Pick<TokenDocument, 'userId' | 'familyId' | 'generation'>,
-  successor: RefreshTokenRecord,
-): boolean {
-  return (
-    holder.userId === successor.userId && holder.familyId === successor.familyId && holder.generation === successor.generation
-  );
+function isSameSuccessor(holder: Pick<TokenDocument, 'userId' | 'familyId' | 'generation'>, successor: RefreshTokenRecord): boolean {
+  return holder.userId === successor.userId && holder.familyId === successor.familyId && holder.generation === successor.generation;
 }
 
 /**

@@ -289,10 +289,12 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
         // The lock, held for the whole run, is the guard.
         guard: (work) => work(session),
         isApplied: async (c, migration) =>
-          (await select(c, `SELECT 1 FROM \`${MYSQL_MIGRATIONS_TABLE}\` WHERE table_name = ? AND version = ?`, [
-            this.tableName,
-            migration.version,
-          ])).length > 0,
+          (
+            await select(c, `SELECT 1 FROM \`${MYSQL_MIGRATIONS_TABLE}\` WHERE table_name = ? AND version = ?`, [
+              this.tableName,
+              migration.version,
+            ])
+          ).length > 0,
         apply: async (c, migration) => {
           for (const statement of migration.up(this.tableName)) {
             await c.query(statement);

@@ -24,9 +24,7 @@ export function buildStatements(schema: string, tableName: string) {
   const blocklist = qualified(schema, `${tableName}_blocklist`);
   const watermarks = qualified(schema, `${tableName}_watermarks`);
   const rateLimits = qualified(schema, `${tableName}_rate_limits`);
-  const selectList = TOKEN_COLUMNS.map((column) =>
-    INSTANT_COLUMNS.has(column) ? `${ms(column)} AS ${column}` : column,
-  ).join(', ');
+  const selectList = TOKEN_COLUMNS.map((column) => (INSTANT_COLUMNS.has(column) ? `${ms(column)} AS ${column}` : column)).join(', ');
   const placeholders = TOKEN_COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
   return {
     insert: `INSERT INTO ${t} (${TOKEN_COLUMNS.join(', ')}) VALUES (${placeholders})`,

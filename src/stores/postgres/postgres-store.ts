@@ -163,9 +163,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
   }
 
   async listFamilies(userId: string, now: Date): Promise<FamilySummary[]> {
-    const result = await this.#run('listFamilies', () =>
-      this.#query<FamilyRow<Numeric>>(this.#sql.listFamilies, [userId, instant(now)]),
-    );
+    const result = await this.#run('listFamilies', () => this.#query<FamilyRow<Numeric>>(this.#sql.listFamilies, [userId, instant(now)]));
     return result.rows.map((row) => fromFamilyRow(row, toDate));
   }
 
@@ -207,9 +205,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
 
   async purgeExpiredState(before: Date, watermarksBefore?: Date): Promise<number> {
     const values = [instant(before), watermarksBefore === undefined ? null : instant(watermarksBefore)];
-    const result = await this.#run('purgeExpiredState', () =>
-      this.#query<{ removed: Numeric }>(this.#sql.purgeExpiredState, values),
-    );
+    const result = await this.#run('purgeExpiredState', () => this.#query<{ removed: Numeric }>(this.#sql.purgeExpiredState, values));
     return Number(result.rows[0]?.removed ?? 0);
   }
 

@@ -104,9 +104,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     this.tableName = identifier('stores.redis.tableName', options.tableName ?? 'refresh_tokens', { kind: 'an identifier' });
     exactlyOne('redis', options, 'url', 'client');
     if (options.client !== undefined && (options.client.options.keyPrefix ?? '') !== '') {
-      throw new ConfigError(
-        'stores.redis.client: expected a client without ioredis `keyPrefix`; set the store\'s `keyPrefix` instead',
-      );
+      throw new ConfigError("stores.redis.client: expected a client without ioredis `keyPrefix`; set the store's `keyPrefix` instead");
     }
     this.keyPrefix = options.keyPrefix ?? 'jwt-refresh:';
     this.namespace = `${this.keyPrefix}${this.tableName}:`;
@@ -149,7 +147,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     const args = [successor.tokenHash, validUntil, TOKEN_RETENTION_MARGIN_MS, rotatedAt.getTime(), ...toFields(successor)];
     const outcome = await this.#run('rotate', () => this.#script('rotate', keys, args));
     if (outcome === 'successor-exists') {
-      throw new StoreError('rotate', { cause: new Error('a record with the successor\'s token hash exists') });
+      throw new StoreError('rotate', { cause: new Error("a record with the successor's token hash exists") });
     }
     return outcome === 'rotated' ? 'rotated' : 'conflict';
   }
@@ -190,7 +188,10 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       }
       return found;
     });
-    return summariseFamilies(records.filter((record) => record.userId === userId), now);
+    return summariseFamilies(
+      records.filter((record) => record.userId === userId),
+      now,
+    );
   }
 
   async blockAccessToken(jti: string, expiresAt: Date): Promise<void> {

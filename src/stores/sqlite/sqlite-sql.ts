@@ -81,12 +81,8 @@ export function prepareStatements(database: Database.Database, tableName: string
       insert.run(successor);
       return 'rotated';
     }),
-    revokeFamily: database.prepare<[number, string], void>(
-      `UPDATE ${t} SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`,
-    ),
-    revokeUser: database.prepare<[number, string], void>(
-      `UPDATE ${t} SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`,
-    ),
+    revokeFamily: database.prepare<[number, string], void>(`UPDATE ${t} SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`),
+    revokeUser: database.prepare<[number, string], void>(`UPDATE ${t} SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`),
     // One pass over the user's rows (user_id index) aggregates each family: its first creation,
     // its latest use and the generation of its live token; the join then fetches that token.
     listFamilies: database.prepare<[{ userId: string; now: number }], FamilyRow<number>>(

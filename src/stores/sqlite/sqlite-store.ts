@@ -183,9 +183,7 @@ export class SqliteRefreshTokenStore implements RefreshTokenStore {
         )
       `);
       const isApplied = this.database
-        .prepare<[string, number], number>(
-          `SELECT 1 FROM ${SQLITE_MIGRATIONS_TABLE} WHERE table_name = ? COLLATE NOCASE AND version = ?`,
-        )
+        .prepare<[string, number], number>(`SELECT 1 FROM ${SQLITE_MIGRATIONS_TABLE} WHERE table_name = ? COLLATE NOCASE AND version = ?`)
         .pluck();
       const record = this.database.prepare<[string, number, string, number], void>(
         `INSERT INTO ${SQLITE_MIGRATIONS_TABLE} (table_name, version, name, applied_at) VALUES (?, ?, ?, ?)`,
