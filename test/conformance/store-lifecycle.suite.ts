@@ -129,17 +129,14 @@ export function runStoreLifecycle<S extends RefreshTokenStore>(name: string, har
     });
 
     describe('options', () => {
-      itWhen(withTable)(
-        'accepts a table name of the longest allowed length, and refuses a longer one and any non-identifier',
-        async () => {
-          const { options } = await shared();
-          const longest = `t${'x'.repeat(table!.maxLength - 1)}`;
-          expect(open({ ...options, [table!.option]: longest })).toBeDefined();
-          for (const tableName of [...NOT_IDENTIFIERS, `${longest}x`]) {
-            expect(() => harness.create({ ...options, [table!.option]: tableName }), tableName).toThrow(ConfigError);
-          }
-        },
-      );
+      itWhen(withTable)('accepts a table name of the longest allowed length, and refuses a longer one and any non-identifier', async () => {
+        const { options } = await shared();
+        const longest = `t${'x'.repeat(table!.maxLength - 1)}`;
+        expect(open({ ...options, [table!.option]: longest })).toBeDefined();
+        for (const tableName of [...NOT_IDENTIFIERS, `${longest}x`]) {
+          expect(() => harness.create({ ...options, [table!.option]: tableName }), tableName).toThrow(ConfigError);
+        }
+      });
 
       itWhen(connection !== undefined)('needs exactly one of its own connection and an app-owned one', async () => {
         const { options } = await shared();
