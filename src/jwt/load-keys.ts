@@ -1,5 +1,4 @@
 import { createPrivateKey, createPublicKey, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import { CompactSign, compactVerify, errors as joseErrors } from 'jose';
 import type { JwtRefreshConfig, SignatureAlgorithm } from '../config/schema.js';
 import { KeyError } from '../errors.js';
@@ -155,9 +154,12 @@ function isPem(value: string): boolean {
   return value.includes('-----BEGIN');
 }
 
+/** node:fs, loaded only when a key is given as a path: `import 'jwt-refresh'` alone touches no file system. */
+const fileSystem = () => import('node:fs/promises');
+
 async function isFile(value: string): Promise<boolean> {
   try {
-    return (await stat(value)).isFile();
+    return (await (await fileSystem()).stat(value)).isFile();
   } catch {
     return false;
   }
@@ -168,7 +170,7 @@ async function readPem(value: string, option: string): Promise<string> {
   if (isPem(value)) return value;
   let content: string;
   try {
-    content = await readFile(value, 'utf8');
+    content = await (await fileSystem()).readFile(value, 'utf8');
   } catch (error) {
     // The value is not echoed: a mistyped option could hold key material (e.g. a bare base64 key).
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
