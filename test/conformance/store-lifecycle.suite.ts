@@ -82,7 +82,7 @@ export interface LifecycleHarness<S extends RefreshTokenStore = RefreshTokenStor
 /** Names that no store accepts as a table name. */
 const NOT_IDENTIFIERS = ['', '1tokens', 'refresh-tokens', 'tokens; DROP TABLE users', '"quoted"', '`quoted`', 'a:b', 'tokens.sub', 'a$b'];
 
-/** Defines `describe('store lifecycle: <name>')`, one case per capability, skipped where the harness lacks it. */
+/** Defines `describe('store lifecycle: <name>')`, one case per capability the harness has. */
 export function runStoreLifecycle<S extends RefreshTokenStore>(name: string, harness: LifecycleHarness<S>): void {
   const { table, connection, migrations, driverFailure, unreachable } = harness;
   const opened: Array<{ close(): Promise<unknown> }> = [];
@@ -115,6 +115,7 @@ export function runStoreLifecycle<S extends RefreshTokenStore>(name: string, har
   // A case a store cannot have (migrations for Redis, an app-owned pool for memory) is not
   // registered at all, so "skipped" in a report only ever means something is missing.
   const itWhen = (applies: boolean) => (applies ? it : (..._case: Parameters<typeof it>) => undefined);
+  const describeWhen = (applies: boolean) => (applies ? describe : (..._group: Parameters<typeof describe>) => undefined);
 
   describe(`store lifecycle: ${name}`, () => {
     beforeEach(async () => {
@@ -128,7 +129,7 @@ export function runStoreLifecycle<S extends RefreshTokenStore>(name: string, har
       }
     });
 
-    describe('options', () => {
+    describeWhen(withTable || connection !== undefined)('options', () => {
       itWhen(withTable)('accepts a table name of the longest allowed length, and refuses a longer one and any non-identifier', async () => {
         const { options } = await shared();
         const longest = `t${'x'.repeat(table!.maxLength - 1)}`;
@@ -163,7 +164,7 @@ export function runStoreLifecycle<S extends RefreshTokenStore>(name: string, har
       });
     });
 
-    describe('connections', () => {
+    describeWhen(withTable)('connections', () => {
       itWhen(withTable)('close() leaves an app-owned connection open and closes its own, and closing twice is harmless', async () => {
         const tableName = table!.fresh();
         const handle = await shared();
@@ -203,7 +204,7 @@ export function runStoreLifecycle<S extends RefreshTokenStore>(name: string, har
       });
     });
 
-    describe('failures', () => {
+    describeWhen((withTable && driverFailure !== undefined) || unreachable !== undefined)('failures', () => {
       itWhen(withTable && driverFailure !== undefined)(
         'wraps a driver failure in a StoreError that names the operation and keeps the driver error in cause only',
         async () => {

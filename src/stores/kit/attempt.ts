@@ -28,9 +28,7 @@ export async function retry<T>(work: () => Promise<T>, policy: RetryPolicy): Pro
     try {
       return await work();
     } catch (error) {
-      if (tries >= policy.attempts || !policy.isRetryable(error)) {
-        throw error;
-      }
+      if (tries >= policy.attempts || !policy.isRetryable(error)) throw error;
       await sleep(policy.pauseMs(tries));
     }
   }

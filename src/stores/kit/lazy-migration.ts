@@ -23,9 +23,7 @@ export class LazyMigration {
       const pending = this.#migrate().then(() => undefined);
       this.#pending = pending;
       pending.catch(() => {
-        if (this.#pending === pending) {
-          this.#pending = undefined;
-        }
+        if (this.#pending === pending) this.#pending = undefined;
       });
     }
     return this.#pending;

@@ -39,15 +39,11 @@ export async function runMigrations<M extends Migration<unknown>, Session>(
   const applied: number[] = [];
   for (const migration of migrations) {
     const didApply = await ledger.guard(async (session) => {
-      if (await ledger.isApplied(session, migration)) {
-        return false;
-      }
+      if (await ledger.isApplied(session, migration)) return false;
       await ledger.apply(session, migration);
       return ledger.record(session, migration);
     });
-    if (didApply) {
-      applied.push(migration.version);
-    }
+    if (didApply) applied.push(migration.version);
   }
   return applied;
 }

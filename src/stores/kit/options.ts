@@ -1,5 +1,17 @@
 /** The option checks every store makes, with the same rule and wording everywhere. */
 import { ConfigError } from '../../errors.js';
+import type { Clock } from '../../lib/clock.js';
+
+/** The options every store with a schema (all but memory and Redis) takes alike. */
+export interface SchemaStoreOptions {
+  /**
+   * Apply missing migrations before the first operation (SQLite: on
+   * construction). Default true; with false, run `migrate()` yourself (e.g. in a deploy step).
+   */
+  migrate?: boolean;
+  /** Source of the time each migration is recorded as applied at. Default the wall clock. */
+  clock?: Clock;
+}
 
 /** A letter or "_", then letters, digits or "_": a table name valid for one store is valid for all. */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;

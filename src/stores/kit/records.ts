@@ -69,9 +69,7 @@ export function summariseFamilies(records: Iterable<RefreshTokenRecord>, now: Da
     family.first = Math.min(family.first, record.createdAt.getTime());
     if (record.lastUsedAt !== null) family.lastUsed = Math.max(family.lastUsed ?? -Infinity, record.lastUsedAt.getTime());
     // Rotation leaves one live token per family; should there be more, the newest generation is the current one.
-    if (isLiveRecord(record, now) && (family.current === null || record.generation > family.current.generation)) {
-      family.current = record;
-    }
+    if (isLiveRecord(record, now) && (family.current === null || record.generation > family.current.generation)) family.current = record;
     families.set(record.familyId, family);
   }
   const summaries: FamilySummary[] = [];
@@ -95,9 +93,7 @@ export function assertBatchSize(batchSize: number): void {
 
 /** The fixed window of `windowSeconds` containing `now`: windows start at multiples of its length since the epoch. */
 export function rateLimitWindow(now: Date, windowSeconds: number): { startMs: number; resetAt: Date } {
-  if (!Number.isInteger(windowSeconds) || windowSeconds <= 0) {
-    throw new RangeError('windowSeconds must be a positive integer');
-  }
+  if (!Number.isInteger(windowSeconds) || windowSeconds <= 0) throw new RangeError('windowSeconds must be a positive integer');
   const length = windowSeconds * 1000;
   const startMs = Math.floor(now.getTime() / length) * length;
   return { startMs, resetAt: new Date(startMs + length) };

@@ -1,18 +1,14 @@
-/**
- * The in-process store: for tests, demos and single-process apps that accept
- * losing every session on restart.
- */
+/** The in-process store: for tests, demos and single-process apps that accept losing every session on restart. */
 import { StoreError } from '../../errors.js';
 import { assertBatchSize, copyRecord, rateLimitWindow, summariseFamilies } from '../kit/records.js';
 import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from '../store.js';
 
 /**
- * A {@link RefreshTokenStore} kept in Maps: one by token hash, plus a hash set
- * per family and per user so family- and user-wide operations touch only
- * their own records. Records go in and come out as copies.
+ * A {@link RefreshTokenStore} kept in Maps: one by token hash, plus a hash set per family and per user so family- and
+ * user-wide operations touch only their own records. Records go in and come out as copies.
  *
- * Every method runs synchronously inside its promise, so each one, `rotate`
- * and `revokeFamily` included, is atomic with respect to the others.
+ * Every method runs synchronously inside its promise, so each one, `rotate` and `revokeFamily` included, is atomic with
+ * respect to the others.
  *
  * @example
  * const store = new MemoryRefreshTokenStore();
@@ -31,9 +27,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   readonly #rateLimits = new Map<string, { startMs: number; resetAt: Date; count: number }>();
 
   async insert(record: RefreshTokenRecord): Promise<void> {
-    if (this.#byHash.has(record.tokenHash)) {
-      throw duplicateHash('insert');
-    }
+    if (this.#byHash.has(record.tokenHash)) throw duplicateHash('insert');
     this.#add(record);
   }
 
@@ -44,9 +38,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
 
   async touch(tokenHash: string, validUntil: Date, lastUsedAt: Date): Promise<boolean> {
     const record = this.#byHash.get(tokenHash);
-    if (record === undefined || record.rotatedAt !== null || record.revokedAt !== null) {
-      return false;
-    }
+    if (record === undefined || record.rotatedAt !== null || record.revokedAt !== null) return false;
     record.validUntil = new Date(validUntil.getTime());
     record.lastUsedAt = new Date(lastUsedAt.getTime());
     return true;
@@ -54,13 +46,9 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
 
   async rotate(parentHash: string, successor: RefreshTokenRecord, rotatedAt: Date): Promise<RotateOutcome> {
     const parent = this.#byHash.get(parentHash);
-    if (parent === undefined || parent.rotatedAt !== null || parent.revokedAt !== null) {
-      return 'conflict';
-    }
+    if (parent === undefined || parent.rotatedAt !== null || parent.revokedAt !== null) return 'conflict';
     // Checked before the parent changes, so a failed insert leaves nothing half-written.
-    if (this.#byHash.has(successor.tokenHash)) {
-      throw duplicateHash('rotate');
-    }
+    if (this.#byHash.has(successor.tokenHash)) throw duplicateHash('rotate');
     parent.rotatedAt = new Date(rotatedAt.getTime());
     parent.lastUsedAt = new Date(rotatedAt.getTime());
     parent.successorHash = successor.tokenHash;
@@ -141,8 +129,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   async close(): Promise<void> {}
 
   /**
-   * Copies of every stored record, in insertion order: the memory store's
-   * "raw rows", for tests and debugging.
+   * Copies of every stored record, in insertion order: the memory store's "raw rows", for tests and debugging.
    *
    * @example
    * expect(store.snapshot().map((r) => r.tokenHash)).toContain(hash);
@@ -190,12 +177,9 @@ function removeFromIndex(index: Map<string, Set<string>>, key: string, hash: str
   const hashes = index.get(key);
   hashes?.delete(hash);
   // Drop empty sets so users and families that are gone do not leak memory.
-  if (hashes?.size === 0) {
-    index.delete(key);
-  }
+  if (hashes?.size === 0) index.delete(key);
 }
 
-/** Deletes the entries whose value matches and answers how many. */
 function deleteWhere<V>(map: Map<string, V>, matches: (value: V) => boolean): number {
   let removed = 0;
   for (const [key, value] of map) {

@@ -1,14 +1,6 @@
 /**
- * The MongoDB store, on the official `mongodb` driver (v6).
- *
- * One document per refresh token in `<collectionName>` (default
- * `refresh_tokens`), with the record's fields and instants as BSON Dates
- * (millisecond precision, like JS Dates), plus `expiresAt` (= `validUntil`)
- * for a TTL index, so MongoDB purges expired records itself. Companion
- * collections: `<name>_blocklist`, `<name>_watermarks`, `<name>_rate_limits`.
- * Migrations (the indexes) are recorded in `jwt_refresh_migrations`, keyed
- * by `{ collection, version }`. Uniqueness of `tokenHash` does not rest on
- * the unique index alone: see `insertUnique`.
+ * The MongoDB store, on the official `mongodb` driver (v6): one document per token, instants as BSON Dates (millisecond
+ * precision, like JS Dates). Uniqueness of `tokenHash` does not rest on the unique index alone: see `insertUnique`.
  */
 import { MongoClient, type Collection, type Db, type ObjectId } from 'mongodb';
 import { ConfigError, StoreError } from '../../errors.js';
@@ -16,14 +8,14 @@ import { systemClock, type Clock } from '../../lib/clock.js';
 import { attempt, errorProperty, retry, type RetryPolicy } from '../kit/attempt.js';
 import { LazyMigration } from '../kit/lazy-migration.js';
 import { runMigrations } from '../kit/migration-runner.js';
-import { exactlyOne, identifier } from '../kit/options.js';
+import { exactlyOne, identifier, type SchemaStoreOptions } from '../kit/options.js';
 import { recordFrom } from '../kit/record-codec.js';
 import { assertBatchSize, byNewestLogin, copyRecord, familySummary, rateLimitWindow } from '../kit/records.js';
 import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from '../store.js';
 import { MONGODB_MIGRATIONS_COLLECTION, mongoMigrations, type MongoMigration } from './mongodb-migrations.js';
 
 /** Options of {@link createMongoStore}. Give exactly one of `url` and `client`. */
-export interface MongoStoreOptions {
+export interface MongoStoreOptions extends SchemaStoreOptions {
   /**
    * Connection string (`mongodb://` or `mongodb+srv://`). The store creates
    * its own `MongoClient`, which connects on first use, and `close()` closes it.
@@ -32,25 +24,16 @@ export interface MongoStoreOptions {
   /** A `MongoClient` the app owns: the store uses its pool and `close()` leaves it open. */
   client?: MongoClient;
   /**
-   * Database of the collections. Default: the database named in `url`, else
-   * `jwt_refresh`; with `client`, the client's default database (the driver
-   * reports `test` when the client's URL names none, so pass it then).
+   * Database of the collections. Default: the database named in `url`, else `jwt_refresh`; with `client`, the client's
+   * default database (the driver reports `test` when the client's URL names none, so pass it then).
    */
   databaseName?: string;
   /** Token collection, an identifier (`/^[A-Za-z_][A-Za-z0-9_]{0,62}$/`). Default `refresh_tokens`. */
   collectionName?: string;
-  /**
-   * Apply missing migrations (indexes) before the first operation. Default
-   * true; with false, run {@link MongoRefreshTokenStore.migrate} yourself.
-   */
-  migrate?: boolean;
-  /** Source of the `appliedAt` time of migrations. Default the wall clock. */
-  clock?: Clock;
 }
 
-/** A token document: the record's fields, plus `expiresAt` for the TTL index. `_id` is the server's ObjectId. */
+/** A token document: the record's fields, plus `expiresAt` (always `validUntil`) for the TTL index, so MongoDB purges expired records itself. */
 interface TokenDocument extends RefreshTokenRecord {
-  /** Always equal to `validUntil`: the field of the TTL index. */
   expiresAt: Date;
 }
 
@@ -99,19 +82,15 @@ const ON_DUPLICATE_KEY: RetryPolicy = { attempts: 2, isRetryable: isDuplicateKey
  * const record = await store.findByHash(hash);
  */
 export class MongoRefreshTokenStore implements RefreshTokenStore {
-  /** The driver client: the store's own (from `url`) or the app's. */
   readonly client: MongoClient;
-  /** The database holding the collections. */
   readonly databaseName: string;
-  /** The validated token collection name. */
   readonly collectionName: string;
   readonly #ownsClient: boolean;
   readonly #clock: Clock;
   readonly #db: Db;
-  readonly #c: Collections;
+  readonly #collections: Collections;
   readonly #migration: LazyMigration;
 
-  /** Validates the options (a `ConfigError` if bad) and adopts or creates the client, without connecting. */
   constructor(options: MongoStoreOptions) {
     this.collectionName = identifier('stores.mongodb.collectionName', options.collectionName ?? 'refresh_tokens', {
       kind: 'an identifier',
@@ -126,7 +105,7 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
     }
     this.#clock = options.clock ?? systemClock;
     this.#db = this.client.db(this.databaseName);
-    this.#c = {
+    this.#collections = {
       tokens: this.#db.collection(this.collectionName),
       blocklist: this.#db.collection(`${this.collectionName}_blocklist`),
       watermarks: this.#db.collection(`${this.collectionName}_watermarks`),
@@ -136,8 +115,6 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
   }
 
   async migrate(): Promise<number[]> {
-    // No lock: steps only create indexes (idempotent), and a conditional upsert on
-    // `{ collection, version }` (unique index) lets exactly one concurrent caller record and report a version.
     const applied = await attempt('migrate', () => this.#applyMigrations());
     this.#migration.markDone();
     return applied;
@@ -186,9 +163,7 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
       let insertedId: ObjectId | null = null;
       for (let attempt = 1; ; attempt += 1) {
         insertedId = await insertUnique(c.tokens, toDocument(successor));
-        if (insertedId !== null) {
-          break;
-        }
+        if (insertedId !== null) break;
         const holder = await c.tokens.findOne(
           { tokenHash: successor.tokenHash },
           { projection: { userId: 1, familyId: 1, generation: 1 } },
@@ -200,9 +175,7 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
           break;
         }
         // The holder was a losing rotation's successor, deleted since our upsert: insert again.
-        if (attempt === INSERT_ATTEMPTS) {
-          throw new StoreError('rotate', { cause: new Error('the successor could not be inserted') });
-        }
+        if (attempt === INSERT_ATTEMPTS) throw new StoreError('rotate', { cause: new Error('the successor could not be inserted') });
       }
 
       // The compare-and-set: the filter is the "neither rotated nor revoked" guard.
@@ -211,16 +184,12 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
         { $set: { rotatedAt, lastUsedAt: rotatedAt, successorHash: successor.tokenHash } },
         { projection: { _id: 1 } },
       );
-      if (marked !== null) {
-        return 'rotated';
-      }
+      if (marked !== null) return 'rotated';
       if (insertedId !== null) {
         // Rotation and revocation are final, so the parent's successorHash no longer changes:
         // if it is ours, the winner shares our insert; otherwise nothing refers to it.
         const parent = await c.tokens.findOne({ tokenHash: parentHash }, { projection: { successorHash: 1 } });
-        if (parent?.successorHash !== successor.tokenHash) {
-          await c.tokens.deleteOne({ _id: insertedId });
-        }
+        if (parent?.successorHash !== successor.tokenHash) await c.tokens.deleteOne({ _id: insertedId });
       }
       return 'conflict';
     });
@@ -265,9 +234,7 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
         (best, next) => (next !== null && (best === null || next.generation > best.generation) ? next : best),
         null,
       );
-      if (current !== null) {
-        families.push(familySummary({ familyId, userId, createdAt, lastUsedAt }, current));
-      }
+      if (current !== null) families.push(familySummary({ familyId, userId, createdAt, lastUsedAt }, current));
     }
     return families.sort(byNewestLogin);
   }
@@ -331,18 +298,14 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
         const batch = await c.tokens
           .find({ validUntil: { $lt: before } }, { projection: { _id: 1 }, sort: { validUntil: 1 }, limit: batchSize })
           .toArray();
-        if (batch.length === 0) {
-          return 0;
-        }
+        if (batch.length === 0) return 0;
         const { deletedCount } = await c.tokens.deleteMany({
           _id: { $in: batch.map((document) => document._id) },
           validUntil: { $lt: before },
         });
         // 0 with a non-empty batch: the TTL monitor or another process took them first.
         // Answering 0 would tell the caller to stop while expired records may remain.
-        if (deletedCount > 0) {
-          return deletedCount;
-        }
+        if (deletedCount > 0) return deletedCount;
       }
       return 0;
     });
@@ -365,9 +328,7 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
   }
 
   async close(): Promise<void> {
-    if (this.#ownsClient) {
-      await attempt('close', () => this.client.close());
-    }
+    if (this.#ownsClient) await attempt('close', () => this.client.close());
   }
 
   async #applyMigrations(): Promise<number[]> {
@@ -375,7 +336,8 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
     await records.createIndex({ collection: 1, version: 1 }, { unique: true });
     const key = (migration: MongoMigration) => ({ collection: this.collectionName, version: migration.version });
     return runMigrations<MongoMigration, Db>(mongoMigrations, {
-      // No lock: steps are idempotent, and the conditional upsert of `record` decides which run reports a version.
+      // No lock: steps only create indexes (idempotent), and the conditional upsert of `record` on
+      // `{ collection, version }` (unique index) lets exactly one concurrent run record and report a version.
       guard: (work) => work(this.#db),
       isApplied: async (_db, migration) => (await records.findOne(key(migration), { projection: { _id: 1 } })) !== null,
       apply: (db, migration) => migration.up(db, this.collectionName),
@@ -387,17 +349,14 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
     });
   }
 
-  /** Runs driver work after the lazy migration; a failure becomes a StoreError with the driver's message in `cause` only. */
   async #run<T>(operation: string, work: (collections: Collections) => Promise<T>): Promise<T> {
     await this.#migration.ready();
-    return attempt(operation, () => work(this.#c));
+    return attempt(operation, () => work(this.#collections));
   }
 }
 
 /**
- * A {@link MongoRefreshTokenStore} on a client it creates from `url` (and
- * closes) or on a `MongoClient` the app owns. Migrates lazily unless
- * `migrate: false`.
+ * A {@link MongoRefreshTokenStore}.
  *
  * @example
  * const store = createMongoStore({ url: 'mongodb://127.0.0.1:27017/app' });
@@ -418,23 +377,18 @@ function openClient(url: string): MongoClient {
 }
 
 /**
- * Inserts `document` unless a document with its `tokenHash` exists, as ONE
- * conditional upsert (`$setOnInsert` under a filter on the hash), and answers
- * the new `_id`, or null when the hash was taken. A single server applies it
- * atomically, so a duplicate is refused even where unique secondary indexes
- * are not enforced (the CongoServer of the tests). On a real mongod the unique
- * index settles two racing upserts: the server retries the loser's
- * duplicate-key error as a match (4.2+, SERVER-14322); one that still surfaces
- * means "taken" as well.
+ * Inserts `document` unless a document with its `tokenHash` exists, as ONE conditional upsert (`$setOnInsert` under a
+ * filter on the hash), and answers the new `_id`, or null when the hash was taken. A single server applies it
+ * atomically, so a duplicate is refused even where unique secondary indexes are not enforced (the CongoServer of the
+ * tests). On a real mongod the unique index settles two racing upserts: the server retries the loser's duplicate-key
+ * error as a match (4.2+, SERVER-14322); one that still surfaces means "taken" as well.
  */
 async function insertUnique(tokens: Collection<TokenDocument>, document: TokenDocument): Promise<ObjectId | null> {
   try {
     const result = await tokens.updateOne({ tokenHash: document.tokenHash }, { $setOnInsert: document }, { upsert: true });
     return result.upsertedCount === 1 ? result.upsertedId : null;
   } catch (error) {
-    if (isDuplicateKeyError(error)) {
-      return null;
-    }
+    if (isDuplicateKeyError(error)) return null;
     throw error;
   }
 }
@@ -449,9 +403,8 @@ function isSameSuccessor(holder: Pick<TokenDocument, 'userId' | 'familyId' | 'ge
 }
 
 /**
- * The database path of a MongoDB connection string (`mongodb://h1,h2/db?x`),
- * or undefined when it names none. Read here because an unnamed database
- * must default to `jwt_refresh`, where the driver would say `test`.
+ * The database path of a MongoDB connection string (`mongodb://h1,h2/db?x`), or undefined when it names none. Read here
+ * because an unnamed database must default to `jwt_refresh`, where the driver would say `test`.
  */
 function databaseNameFromUrl(url: string): string | undefined {
   const match = /^mongodb(?:\+srv)?:\/\/[^/?#]*\/([^?#]*)/i.exec(url);

@@ -18,25 +18,24 @@ type TypeCastFunction = Extract<NonNullable<QueryOptions['typeCast']>, (...args:
 type CastField = Parameters<TypeCastFunction>[0];
 type CastNext = Parameters<TypeCastFunction>[1];
 
-/** The SQL of every operation of one store. */
 export type Statements = ReturnType<typeof statements>;
 
 /** Every statement for the token table `tableName` (validated) and its companions. */
 export function statements(tableName: string) {
-  const t = `\`${tableName}\``;
+  const table = `\`${tableName}\``;
   const blocklist = `\`${tableName}_blocklist\``;
   const watermarks = `\`${tableName}_watermarks\``;
   const rateLimits = `\`${tableName}_rate_limits\``;
   return {
-    insert: `INSERT INTO ${t} (${TOKEN_COLUMNS.join(', ')}) VALUES (${TOKEN_COLUMNS.map(() => '?').join(', ')})`,
-    findByHash: `SELECT ${TOKEN_COLUMNS.join(', ')} FROM ${t} WHERE token_hash = ?`,
-    touch: `UPDATE ${t} SET valid_until = ?, last_used_at = ?
+    insert: `INSERT INTO ${table} (${TOKEN_COLUMNS.join(', ')}) VALUES (${TOKEN_COLUMNS.map(() => '?').join(', ')})`,
+    findByHash: `SELECT ${TOKEN_COLUMNS.join(', ')} FROM ${table} WHERE token_hash = ?`,
+    touch: `UPDATE ${table} SET valid_until = ?, last_used_at = ?
             WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL`,
     // The WHERE clause is the compare-and-set: of racing rotations only one finds the parent unrotated.
-    markRotated: `UPDATE ${t} SET rotated_at = ?, successor_hash = ?, last_used_at = ?
+    markRotated: `UPDATE ${table} SET rotated_at = ?, successor_hash = ?, last_used_at = ?
                   WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL`,
-    revokeFamily: `UPDATE ${t} SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`,
-    revokeUser: `UPDATE ${t} SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`,
+    revokeFamily: `UPDATE ${table} SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`,
+    revokeUser: `UPDATE ${table} SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`,
     // One pass over the user's rows (user_id index) aggregates each family: its first creation,
     // its latest use and the generation of its live token; the join then fetches that token.
     // Parameters: now, userId, userId, now.
@@ -48,16 +47,16 @@ export function statements(tableName: string) {
                             MAX(last_used_at) AS last_used_at,
                             MAX(CASE WHEN rotated_at IS NULL AND revoked_at IS NULL AND valid_until > ?
                                      THEN generation END) AS live_generation
-                     FROM ${t} WHERE user_id = ? GROUP BY family_id
+                     FROM ${table} WHERE user_id = ? GROUP BY family_id
                    ) AS fam
-                   JOIN ${t} AS cur
+                   JOIN ${table} AS cur
                      ON cur.family_id = fam.family_id AND cur.user_id = ? AND cur.generation = fam.live_generation
                    WHERE cur.rotated_at IS NULL AND cur.revoked_at IS NULL AND cur.valid_until > ?
                    ORDER BY fam.first_created_at DESC, cur.family_id ASC`,
     // MySQL refuses `DELETE ... WHERE id IN (SELECT ... LIMIT)` on the same table, but a
     // single-table DELETE takes `ORDER BY ... LIMIT` itself (through the valid_until index).
-    deleteExpired: `DELETE FROM ${t} WHERE valid_until < ? ORDER BY valid_until LIMIT ?`,
-    count: `SELECT COUNT(*) AS n FROM ${t}`,
+    deleteExpired: `DELETE FROM ${table} WHERE valid_until < ? ORDER BY valid_until LIMIT ?`,
+    count: `SELECT COUNT(*) AS n FROM ${table}`,
     // The new value is bound again instead of VALUES(expires_at), which MySQL 8.0.20+ deprecates
     // and whose replacement (a row alias) MariaDB lacks.
     block: `INSERT INTO ${blocklist} (jti, expires_at) VALUES (?, ?)
@@ -120,17 +119,13 @@ export async function write(db: Queryable, sql: string, values: readonly SqlValu
 export function toSql(date: Date): string {
   const iso = date.toISOString();
   // Years outside 0000–9999 print with a sign and 6 digits; DATETIME cannot hold them.
-  if (iso.length !== 24) {
-    throw new RangeError('instant outside the DATETIME range (years 1000–9999)');
-  }
+  if (iso.length !== 24) throw new RangeError('instant outside the DATETIME range (years 1000–9999)');
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }
 
 /** DATETIME text as the server sends it, read as UTC. */
 function fromSql(text: string): Date {
   const date = new Date(`${text.replace(' ', 'T')}Z`);
-  if (Number.isNaN(date.getTime())) {
-    throw new RangeError('unreadable DATETIME value');
-  }
+  if (Number.isNaN(date.getTime())) throw new RangeError('unreadable DATETIME value');
   return date;
 }

@@ -9,7 +9,7 @@ import { systemClock, type Clock } from '../../lib/clock.js';
 import { asStoreError, attempt, errorProperty, type RetryPolicy } from '../kit/attempt.js';
 import { LazyMigration } from '../kit/lazy-migration.js';
 import { runMigrations } from '../kit/migration-runner.js';
-import { exactlyOne, identifier } from '../kit/options.js';
+import { exactlyOne, identifier, type SchemaStoreOptions } from '../kit/options.js';
 import { fromFamilyRow, fromRow, insertValues, type FamilyRow, type TokenRow } from '../kit/record-codec.js';
 import { assertBatchSize, rateLimitWindow } from '../kit/records.js';
 import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from '../store.js';
@@ -24,19 +24,16 @@ import {
 import { select, statements, toSql, write, type Statements } from './mysql-sql.js';
 
 /** Options of {@link createMysqlStore}. Give exactly one of `url` and `pool`. */
-export interface MysqlStoreOptions {
+export interface MysqlStoreOptions extends SchemaStoreOptions {
   /**
-   * Server to connect to, e.g. `mysql://user:password@127.0.0.1:3306/app`.
-   * The store opens a pool on it (mysql2's default of 10 connections; add
-   * `?connectionLimit=20` to change it) and `close()` ends that pool.
+   * Server to connect to, e.g. `mysql://user:password@127.0.0.1:3306/app`. The store opens a pool on it (mysql2's
+   * default of 10 connections; add `?connectionLimit=20` to change it) and `close()` ends that pool.
    */
   url?: string;
   /**
-   * A mysql2 promise pool the app owns: `close()` leaves it open. Its
-   * `timezone`, `dateStrings`, `typeCast` and `rowsAsArray` settings do not
-   * matter (the store converts its own values per query), but it must keep
-   * mysql2's default `FOUND_ROWS` client flag, so `touch` with unchanged
-   * values still counts the row it matched.
+   * A mysql2 promise pool the app owns: `close()` leaves it open. Its `timezone`, `dateStrings`, `typeCast` and
+   * `rowsAsArray` settings do not matter (the store converts its own values per query), but it must keep mysql2's
+   * default `FOUND_ROWS` client flag, so `touch` with unchanged values still counts the row it matched.
    */
   pool?: Pool;
   /**
@@ -44,14 +41,6 @@ export interface MysqlStoreOptions {
    * 52 characters, so that `<tableName>_rate_limits` fits MySQL's 64. Default `refresh_tokens`.
    */
   tableName?: string;
-  /**
-   * Apply missing migrations before the first operation. Default true; with
-   * false, run {@link MysqlRefreshTokenStore.migrate} yourself (or let a
-   * deploy step do it).
-   */
-  migrate?: boolean;
-  /** Source of the `applied_at` time of migrations. Default the wall clock. */
-  clock?: Clock;
 }
 
 /** MySQL identifiers have at most 64 characters, and the longest derived table name appends `_rate_limits` (12). */
@@ -79,7 +68,6 @@ const MIGRATION_LOCK_TIMEOUT_SECONDS = 30;
 export class MysqlRefreshTokenStore implements RefreshTokenStore {
   /** The pool, exposed for tests and operators that inspect raw rows. */
   readonly pool: Pool;
-  /** The validated token table name. */
   readonly tableName: string;
   readonly #ownsPool: boolean;
   readonly #clock: Clock;
@@ -87,7 +75,6 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
   readonly #migration: LazyMigration;
   #closed = false;
 
-  /** Validates the options (a `ConfigError` if bad) and opens or adopts the pool, without connecting. */
   constructor(options: MysqlStoreOptions) {
     this.tableName = identifier('stores.mysql.tableName', options.tableName ?? 'refresh_tokens', {
       maxLength: MAX_TABLE_NAME_LENGTH,
@@ -131,9 +118,7 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
     return this.#run('rotate', () =>
       this.#inTransaction(async (connection) => {
         const marked = await write(connection, this.#sql.markRotated, [at, successor.tokenHash, at, parentHash]);
-        if (marked !== 1) {
-          return { commit: false, value: 'conflict' as const };
-        }
+        if (marked !== 1) return { commit: false, value: 'conflict' as const };
         await write(connection, this.#sql.insert, successorValues);
         return { commit: true, value: 'rotated' as const };
       }),
@@ -209,9 +194,7 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
     return this.#run('purgeExpiredState', async () => {
       let removed = await write(this.pool, this.#sql.purgeBlocklist, cutoff);
       removed += await write(this.pool, this.#sql.purgeRateLimits, cutoff);
-      if (watermarksBefore !== undefined) {
-        removed += await write(this.pool, this.#sql.purgeWatermarks, [toSql(watermarksBefore)]);
-      }
+      if (watermarksBefore !== undefined) removed += await write(this.pool, this.#sql.purgeWatermarks, [toSql(watermarksBefore)]);
       return removed;
     });
   }
@@ -222,27 +205,21 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) {
-      return;
-    }
+    if (this.#closed) return;
     this.#closed = true;
     // A migration in flight finishes first: ending the pool under it would leave the lock to the server.
     await this.#migration.settled();
-    if (this.#ownsPool) {
-      await attempt('close', () => this.pool.end());
-    }
+    if (this.#ownsPool) await attempt('close', () => this.pool.end());
   }
 
-  /** Runs one operation's driver work after the lazy migration, retrying what RETRY allows. */
   async #run<T>(operation: string, work: () => Promise<T>): Promise<T> {
     await this.#migration.ready();
     return attempt(operation, work, RETRY);
   }
 
   /**
-   * Runs `work` in a transaction on ONE pooled connection (a transaction
-   * spread over the pool would be several transactions), committing when it
-   * says so and rolling back otherwise or on failure.
+   * Runs `work` in a transaction on ONE pooled connection (a transaction spread over the pool would be several
+   * transactions), committing when it says so and rolling back otherwise or on failure.
    */
   async #inTransaction<T>(work: (connection: PoolConnection) => Promise<{ commit: boolean; value: T }>): Promise<T> {
     const connection = await this.pool.getConnection();
@@ -261,11 +238,8 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
         throw error;
       }
     } finally {
-      if (reusable) {
-        connection.release();
-      } else {
-        connection.destroy();
-      }
+      if (reusable) connection.release();
+      else connection.destroy();
     }
   }
 
@@ -321,20 +295,15 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
             reusable = false;
           });
         }
-        if (reusable) {
-          connection.release();
-        } else {
-          connection.destroy();
-        }
+        if (reusable) connection.release();
+        else connection.destroy();
       }
     }
   }
 }
 
 /**
- * A {@link MysqlRefreshTokenStore} on a pool it opens from `url` (and ends
- * on `close()`) or on a mysql2 promise pool the app owns. Migrates lazily on
- * first use unless `migrate: false`.
+ * A {@link MysqlRefreshTokenStore}.
  *
  * @example
  * const store = createMysqlStore({ url: 'mysql://app:secret@127.0.0.1:3306/app' });

@@ -5,7 +5,6 @@
 import { INSTANT_COLUMNS, TOKEN_COLUMNS, type TokenColumn } from '../kit/record-codec.js';
 import { qualified } from './postgres-migrations.js';
 
-/** The SQL of every operation of one store. */
 export type Statements = ReturnType<typeof buildStatements>;
 
 /** Epoch milliseconds of a `timestamptz(3)` expression, computed in SQL so no session setting or type parser gets a say. */
@@ -20,16 +19,16 @@ function columnType(column: TokenColumn): string {
 
 /** Every statement for the token table `tableName` in `schema` (both validated) and its companions. */
 export function buildStatements(schema: string, tableName: string) {
-  const t = qualified(schema, tableName);
+  const table = qualified(schema, tableName);
   const blocklist = qualified(schema, `${tableName}_blocklist`);
   const watermarks = qualified(schema, `${tableName}_watermarks`);
   const rateLimits = qualified(schema, `${tableName}_rate_limits`);
   const selectList = TOKEN_COLUMNS.map((column) => (INSTANT_COLUMNS.has(column) ? `${ms(column)} AS ${column}` : column)).join(', ');
   const placeholders = TOKEN_COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
   return {
-    insert: `INSERT INTO ${t} (${TOKEN_COLUMNS.join(', ')}) VALUES (${placeholders})`,
-    findByHash: `SELECT ${selectList} FROM ${t} WHERE token_hash = $1`,
-    touch: `UPDATE ${t} SET valid_until = $1, last_used_at = $2
+    insert: `INSERT INTO ${table} (${TOKEN_COLUMNS.join(', ')}) VALUES (${placeholders})`,
+    findByHash: `SELECT ${selectList} FROM ${table} WHERE token_hash = $1`,
+    touch: `UPDATE ${table} SET valid_until = $1, last_used_at = $2
             WHERE token_hash = $3 AND rotated_at IS NULL AND revoked_at IS NULL`,
     // ONE statement, so one round trip and atomic by itself. The UPDATE's WHERE is the
     // compare-and-set: under READ COMMITTED a racing rotation waits for the first one's row lock,
@@ -37,15 +36,15 @@ export function buildStatements(schema: string, tableName: string) {
     // UPDATE's rows) inserts nothing: 'conflict'. A taken successor hash fails the whole statement,
     // leaving the parent unrotated. Casts: parameters of a SELECT list are not typed by the INSERT.
     rotate: `WITH parent AS (
-               UPDATE ${t} SET rotated_at = $${TOKEN_COLUMNS.length + 1}, successor_hash = $2, last_used_at = $${TOKEN_COLUMNS.length + 1}
+               UPDATE ${table} SET rotated_at = $${TOKEN_COLUMNS.length + 1}, successor_hash = $2, last_used_at = $${TOKEN_COLUMNS.length + 1}
                WHERE token_hash = $${TOKEN_COLUMNS.length + 2} AND rotated_at IS NULL AND revoked_at IS NULL
                RETURNING id
              )
-             INSERT INTO ${t} (${TOKEN_COLUMNS.join(', ')})
+             INSERT INTO ${table} (${TOKEN_COLUMNS.join(', ')})
              SELECT ${TOKEN_COLUMNS.map((column, i) => `$${i + 1}::${columnType(column)}`).join(', ')} FROM parent
              RETURNING id`,
-    revokeFamily: `UPDATE ${t} SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL`,
-    revokeUser: `UPDATE ${t} SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`,
+    revokeFamily: `UPDATE ${table} SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL`,
+    revokeUser: `UPDATE ${table} SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`,
     // One pass over the user's rows (user_id index) aggregates each family: its first creation,
     // its latest use and the generation of its live token; the join then fetches that token.
     listFamilies: `
@@ -59,19 +58,19 @@ export function buildStatements(schema: string, tableName: string) {
                MAX(last_used_at) AS last_used_at,
                MAX(CASE WHEN rotated_at IS NULL AND revoked_at IS NULL AND valid_until > $2
                         THEN generation END) AS live_generation
-        FROM ${t} WHERE user_id = $1 GROUP BY family_id
+        FROM ${table} WHERE user_id = $1 GROUP BY family_id
       ) AS fam
-      JOIN ${t} AS cur
+      JOIN ${table} AS cur
         ON cur.family_id = fam.family_id AND cur.user_id = $1 AND cur.generation = fam.live_generation
       WHERE cur.rotated_at IS NULL AND cur.revoked_at IS NULL AND cur.valid_until > $2
       ORDER BY fam.first_created_at DESC, cur.family_id ASC`,
     // Oldest first through the valid_until index; SKIP LOCKED lets two purgers take disjoint
     // batches instead of queueing on the same rows (a locked row is the other purger's to delete).
     deleteExpired: `
-      DELETE FROM ${t} WHERE id IN (
-        SELECT id FROM ${t} WHERE valid_until < $1 ORDER BY valid_until LIMIT $2 FOR UPDATE SKIP LOCKED
+      DELETE FROM ${table} WHERE id IN (
+        SELECT id FROM ${table} WHERE valid_until < $1 ORDER BY valid_until LIMIT $2 FOR UPDATE SKIP LOCKED
       )`,
-    count: `SELECT count(*) AS n FROM ${t}`,
+    count: `SELECT count(*) AS n FROM ${table}`,
     block: `INSERT INTO ${blocklist} AS b (jti, expires_at) VALUES ($1, $2)
             ON CONFLICT (jti) DO UPDATE SET expires_at = GREATEST(b.expires_at, EXCLUDED.expires_at)`,
     isBlocked: `SELECT 1 FROM ${blocklist} WHERE jti = $1 AND expires_at > $2`,

@@ -1,7 +1,6 @@
 /**
- * The PostgreSQL store, on node-postgres (`pg`) and its connection pool: every
- * method is one statement, or one short READ COMMITTED transaction, on a
- * pooled connection, so several app instances can share the database.
+ * The PostgreSQL store, on node-postgres (`pg`) and its connection pool: every method is one statement, or one short
+ * READ COMMITTED transaction, on a pooled connection, so several app instances can share the database.
  */
 import pg from 'pg';
 import { ConfigError, StoreError } from '../../errors.js';
@@ -9,7 +8,7 @@ import { systemClock, type Clock } from '../../lib/clock.js';
 import { attempt, errorProperty, type RetryPolicy } from '../kit/attempt.js';
 import { LazyMigration } from '../kit/lazy-migration.js';
 import { runMigrations } from '../kit/migration-runner.js';
-import { exactlyOne, identifier } from '../kit/options.js';
+import { exactlyOne, identifier, type SchemaStoreOptions } from '../kit/options.js';
 import { fromFamilyRow, fromRow, insertValues, type FamilyRow, type TokenRow } from '../kit/record-codec.js';
 import { assertBatchSize, rateLimitWindow } from '../kit/records.js';
 import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from '../store.js';
@@ -24,7 +23,7 @@ import {
 import { buildStatements, type Statements } from './postgres-sql.js';
 
 /** Options of {@link createPostgresStore}. Give exactly one of `url` and `pool`. */
-export interface PostgresStoreOptions {
+export interface PostgresStoreOptions extends SchemaStoreOptions {
   /**
    * Connection string (`postgres://user@host:5432/db`). The store opens a
    * `pg.Pool` on it (pg's defaults: up to 10 connections) and `close()` ends it.
@@ -39,26 +38,17 @@ export interface PostgresStoreOptions {
   tableName?: string;
   /** Schema of the store's tables, created by the first migration when missing. Default `public`. */
   schema?: string;
-  /**
-   * Apply missing migrations before the first operation. Default true; with
-   * false, run {@link PostgresRefreshTokenStore.migrate} yourself (e.g. in a deploy step).
-   */
-  migrate?: boolean;
-  /** Source of the `applied_at` time of migrations. Default the wall clock. */
-  clock?: Clock;
 }
 
 /**
- * A numeric column as pg hands it over: int4 arrives as a number, int8 (our
- * epoch milliseconds and counts) as a string by default, or as whatever an
- * app's global type parser makes of it (number, bigint); `Number()` takes all.
+ * A numeric column as pg hands it over: int4 arrives as a number, int8 (our epoch milliseconds and counts) as a string
+ * by default, or as whatever an app's global type parser makes of it (number, bigint); `Number()` takes all.
  */
 type Numeric = number | string | bigint;
 
 /**
- * The token table's row as the store selects it: instants as epoch
- * milliseconds, and `generation` {@link Numeric} too, since an app's type
- * parser may turn int4 into something else.
+ * The token table's row as the store selects it: instants as epoch milliseconds, and `generation` {@link Numeric} too,
+ * since an app's type parser may turn int4 into something else.
  */
 type PostgresTokenRow = Omit<TokenRow<Numeric>, 'generation'> & { generation: Numeric };
 
@@ -66,11 +56,9 @@ type PostgresTokenRow = Omit<TokenRow<Numeric>, 'generation'> & { generation: Nu
 type Param = string | number | null;
 
 /**
- * Work PostgreSQL rolled back as a whole and that may simply run again:
- * serialization_failure (only under an app's stronger default isolation,
- * since the store's own transactions pin READ COMMITTED) and
- * deadlock_detected (revokeFamily and revokeUser lock overlapping rows in
- * different orders).
+ * Work PostgreSQL rolled back as a whole and that may simply run again: serialization_failure (only under an app's
+ * stronger default isolation, since the store's own transactions pin READ COMMITTED) and deadlock_detected
+ * (revokeFamily and revokeUser lock overlapping rows in different orders).
  */
 const RETRY: RetryPolicy = {
   attempts: 10,
@@ -79,8 +67,7 @@ const RETRY: RetryPolicy = {
 };
 
 /**
- * A {@link RefreshTokenStore} on PostgreSQL through a `pg.Pool`. Build it with
- * {@link createPostgresStore}.
+ * A {@link RefreshTokenStore} on PostgreSQL through a `pg.Pool`. Build it with {@link createPostgresStore}.
  *
  * @example
  * const store = new PostgresRefreshTokenStore({ url: process.env.DATABASE_URL });
@@ -89,9 +76,7 @@ const RETRY: RetryPolicy = {
 export class PostgresRefreshTokenStore implements RefreshTokenStore {
   /** The pool, exposed for tests and operators that inspect raw rows. */
   readonly pool: pg.Pool;
-  /** The validated token table name. */
   readonly tableName: string;
-  /** The validated schema name. */
   readonly schema: string;
   readonly #ownsPool: boolean;
   readonly #clock: Clock;
@@ -99,7 +84,6 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
   readonly #migration: LazyMigration;
   #closed: Promise<void> | undefined;
 
-  /** Validates the options (a `ConfigError` if bad) and opens or adopts the pool, without connecting. */
   constructor(options: PostgresStoreOptions) {
     this.tableName = identifier('stores.postgres.tableName', options.tableName ?? 'refresh_tokens');
     if (this.tableName.length > POSTGRES_MAX_TABLE_NAME_LENGTH) {
@@ -222,13 +206,11 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
   }
 
   /**
-   * Runs a revoking UPDATE again until it changes nothing. Under READ COMMITTED an
-   * UPDATE that waits on the parent row a concurrent rotation holds re-checks that
-   * row once the rotation commits, but never sees the successor the rotation
-   * inserted: its snapshot predates it, so the successor would stay live. The next
-   * statement takes a new snapshot and catches it; a pass that changes nothing
-   * proves no live record of the family (or user) is left, since a rotation still
-   * in flight holds an unrevoked parent that such a pass would have waited for.
+   * Runs a revoking UPDATE again until it changes nothing. Under READ COMMITTED an UPDATE that waits on the parent row
+   * a concurrent rotation holds re-checks that row once the rotation commits, but never sees the successor the rotation
+   * inserted: its snapshot predates it, so the successor would stay live. The next statement takes a new snapshot and
+   * catches it; a pass that changes nothing proves no live record of the family (or user) is left, since a rotation
+   * still in flight holds an unrevoked parent that such a pass would have waited for.
    */
   async #revokeUntilStable(sql: string, values: Param[]): Promise<number> {
     let total = 0;
@@ -253,9 +235,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
           // use an existing schema must still be able to migrate. Row counts, not selected
           // booleans, so an app pool's custom type parsers cannot fool the checks.
           const hasSchema = await client.query('SELECT 1 WHERE to_regnamespace($1) IS NOT NULL', [`"${this.schema}"`]);
-          if (hasSchema.rowCount === 0) {
-            await client.query(`CREATE SCHEMA "${this.schema}"`);
-          }
+          if (hasSchema.rowCount === 0) await client.query(`CREATE SCHEMA "${this.schema}"`);
           const hasTable = await client.query('SELECT 1 WHERE to_regclass($1) IS NOT NULL', [migrations]);
           if (hasTable.rowCount === 0) {
             await client.query(`
@@ -286,11 +266,8 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
     });
   }
 
-  /** Runs one operation once the schema is ready (migrating lazily on first use), retrying what RETRY allows. */
   async #run<T>(operation: string, work: () => Promise<T>): Promise<T> {
-    if (this.#closed !== undefined) {
-      throw new StoreError('closed', { cause: new Error('the store was closed') });
-    }
+    if (this.#closed !== undefined) throw new StoreError('closed', { cause: new Error('the store was closed') });
     await this.#migration.ready();
     return attempt(operation, work, RETRY);
   }
@@ -300,10 +277,9 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
   }
 
   /**
-   * Runs `work` in one transaction on one pooled connection. READ COMMITTED is
-   * pinned, whatever the database's default isolation, because rotation and
-   * migration rely on its per-statement snapshots. A connection whose
-   * ROLLBACK fails is destroyed instead of going back to the pool mid-transaction.
+   * Runs `work` in one transaction on one pooled connection. READ COMMITTED is pinned, whatever the database's default
+   * isolation, because rotation and migration rely on its per-statement snapshots. A connection whose ROLLBACK fails is
+   * destroyed instead of going back to the pool mid-transaction.
    */
   async #transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
@@ -327,9 +303,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
 }
 
 /**
- * A {@link PostgresRefreshTokenStore} on a pool it opens from `url` (and ends
- * on `close()`) or on a `pg.Pool` the app owns. Migrates before the first
- * operation unless `migrate: false`.
+ * A {@link PostgresRefreshTokenStore}.
  *
  * @example
  * const store = createPostgresStore({ url: 'postgres://app@db.internal:5432/app' });
@@ -341,9 +315,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresRefr
 }
 
 /**
- * An instant as an ISO 8601 UTC string: unambiguous whatever the session's
- * TimeZone, and exact to the millisecond (pg would render a Date in the
- * process's local zone instead).
+ * An instant as an ISO 8601 UTC string: unambiguous whatever the session's TimeZone, and exact to the millisecond (pg
+ * would render a Date in the process's local zone instead).
  */
 function instant(date: Date): string {
   return date.toISOString();

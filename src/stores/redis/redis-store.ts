@@ -1,10 +1,9 @@
 /**
  * The Redis store, on ioredis.
  *
- * ioredis was chosen for `defineCommand`: a Lua script registered once runs
- * by EVALSHA (ioredis loads it again by itself after a `SCRIPT FLUSH` or a
- * server restart), and every multi-key mutation here is one script, which is
- * what makes rotation atomic. It also ships its own TypeScript types.
+ * ioredis was chosen for `defineCommand`: a Lua script registered once runs by EVALSHA (ioredis loads it again by
+ * itself after a `SCRIPT FLUSH` or a server restart), and every multi-key mutation here is one script, which is what
+ * makes rotation atomic. It also ships its own TypeScript types.
  *
  * Key layout, for a namespace `ns` = `${keyPrefix}${tableName}:`:
  *
@@ -38,9 +37,8 @@ export interface RedisStoreOptions {
   /** Redis URL (`redis://[:password@]host:port[/db]`, `rediss://` for TLS), a connection the store opens and `close()` closes. */
   url?: string;
   /**
-   * An ioredis client the app owns: `close()` leaves it open. It must not have
-   * ioredis's own `keyPrefix` option set (the scripts build keys that option
-   * would not prefix); use this store's `keyPrefix` instead.
+   * An ioredis client the app owns: `close()` leaves it open. It must not have ioredis's own `keyPrefix` option set
+   * (the scripts build keys that option would not prefix); use this store's `keyPrefix` instead.
    */
   client?: Redis;
   /** Prefix of every key, so several apps can share one Redis. Default `jwt-refresh:`. */
@@ -58,10 +56,9 @@ export interface RedisStoreOptions {
 type RecordHash = Record<string, string>;
 
 /**
- * How long a token key outlives `max(validUntil, now)`. Rotated and revoked
- * records must stay until their `validUntil` for reuse detection; the extra
- * day absorbs clock skew between app servers and Redis and leaves
- * `deleteExpired` the first chance to remove a record with its index entries.
+ * How long a token key outlives `max(validUntil, now)`. Rotated and revoked records must stay until their `validUntil`
+ * for reuse detection; the extra day absorbs clock skew between app servers and Redis and leaves `deleteExpired` the
+ * first chance to remove a record with its index entries.
  */
 const TOKEN_RETENTION_MARGIN_MS = 24 * 60 * 60 * 1000;
 /**
@@ -73,14 +70,12 @@ const CLOCK_SKEW_MARGIN_MS = 5 * 60 * 1000;
 const SCAN_COUNT = 500;
 
 /**
- * A {@link RefreshTokenStore} on Redis through ioredis. Build it with
- * {@link createRedisStore}. A token key expires by itself at
- * `max(validUntil, now) + 1 day` (server clock); index entries of records
- * Redis expired are dropped by `revokeFamily`/`revokeUser`, `deleteExpired`,
- * `count` and `purgeExpiredState`, and ignored by `listFamilies`.
+ * A {@link RefreshTokenStore} on Redis through ioredis. Build it with {@link createRedisStore}. A token key expires by
+ * itself at `max(validUntil, now) + 1 day` (server clock); index entries of records Redis expired are dropped by
+ * `revokeFamily`/`revokeUser`, `deleteExpired`, `count` and `purgeExpiredState`, and ignored by `listFamilies`.
  *
- * Needs Redis 6.2 or later (tested on 7.0). On Redis Cluster, put a hash tag
- * in `keyPrefix` (e.g. `{jwt-refresh}:`) so every key of the store shares a slot.
+ * Needs Redis 6.2 or later (tested on 7.0). On Redis Cluster, put a hash tag in `keyPrefix` (e.g. `{jwt-refresh}:`) so
+ * every key of the store shares a slot.
  *
  * @example
  * const store = new RedisRefreshTokenStore({ url: 'redis://127.0.0.1:6379', keyPrefix: 'shop:' });
@@ -89,9 +84,7 @@ const SCAN_COUNT = 500;
 export class RedisRefreshTokenStore implements RefreshTokenStore {
   /** The ioredis client, exposed for tests and operators that inspect raw keys. */
   readonly client: Redis;
-  /** The key prefix given (or the default). */
   readonly keyPrefix: string;
-  /** The validated table name. */
   readonly tableName: string;
   /** Prefix of every key this store touches: `${keyPrefix}${tableName}:`. */
   readonly namespace: string;
@@ -99,7 +92,6 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   readonly #commandNames: Record<RedisScriptName, string>;
   #closed = false;
 
-  /** Validates the options (a `ConfigError` if bad), opens or adopts the client and registers the scripts. */
   constructor(options: RedisStoreOptions) {
     this.tableName = identifier('stores.redis.tableName', options.tableName ?? 'refresh_tokens', { kind: 'an identifier' });
     exactlyOne('redis', options, 'url', 'client');
@@ -116,13 +108,13 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   async insert(record: RefreshTokenRecord): Promise<void> {
     const keys = [this.#tokenKey(record.tokenHash), this.#familyKey(record.familyId), this.#userKey(record.userId), this.#expiryKey];
     const args = [record.tokenHash, record.validUntil.getTime(), TOKEN_RETENTION_MARGIN_MS, ...toFields(record)];
-    if ((await this.#run('insert', () => this.#script('insert', keys, args))) === 'exists') {
+    if ((await attempt('insert', () => this.#script('insert', keys, args))) === 'exists') {
       throw new StoreError('insert', { cause: new Error('a record with this token hash exists') });
     }
   }
 
   async findByHash(tokenHash: string): Promise<RefreshTokenRecord | null> {
-    return this.#run('findByHash', async () => {
+    return attempt('findByHash', async () => {
       const fields = await this.client.hgetall(this.#tokenKey(tokenHash));
       return isEmpty(fields) ? null : fromFields(fields);
     });
@@ -131,7 +123,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   async touch(tokenHash: string, validUntil: Date, lastUsedAt: Date): Promise<boolean> {
     // The key's expiry and the validity index's score move along with validUntil.
     const args = [tokenHash, validUntil.getTime(), lastUsedAt.getTime(), TOKEN_RETENTION_MARGIN_MS, this.namespace];
-    return (await this.#run('touch', () => this.#script('touch', [this.#tokenKey(tokenHash), this.#expiryKey], args))) === 1;
+    return (await attempt('touch', () => this.#script('touch', [this.#tokenKey(tokenHash), this.#expiryKey], args))) === 1;
   }
 
   async rotate(parentHash: string, successor: RefreshTokenRecord, rotatedAt: Date): Promise<RotateOutcome> {
@@ -145,7 +137,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     ];
     const validUntil = successor.validUntil.getTime();
     const args = [successor.tokenHash, validUntil, TOKEN_RETENTION_MARGIN_MS, rotatedAt.getTime(), ...toFields(successor)];
-    const outcome = await this.#run('rotate', () => this.#script('rotate', keys, args));
+    const outcome = await attempt('rotate', () => this.#script('rotate', keys, args));
     if (outcome === 'successor-exists') {
       throw new StoreError('rotate', { cause: new Error("a record with the successor's token hash exists") });
     }
@@ -154,37 +146,31 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
 
   async revokeFamily(familyId: string, revokedAt: Date): Promise<number> {
     // One script, run once: a racing rotation runs wholly before it (its successor then in the set) or after it.
-    return this.#run('revokeFamily', async () =>
+    return attempt('revokeFamily', async () =>
       toCount(await this.#script('revokeSet', [this.#familyKey(familyId)], [this.namespace, revokedAt.getTime()])),
     );
   }
 
   async revokeUser(userId: string, revokedAt: Date): Promise<number> {
-    return this.#run('revokeUser', async () =>
+    return attempt('revokeUser', async () =>
       toCount(await this.#script('revokeSet', [this.#userKey(userId)], [this.namespace, revokedAt.getTime()])),
     );
   }
 
   async listFamilies(userId: string, now: Date): Promise<FamilySummary[]> {
     // The user's set, then every record in one pipeline, aggregated as the SQL stores' query does.
-    const records = await this.#run('listFamilies', async () => {
+    const records = await attempt('listFamilies', async () => {
       const hashes = await this.client.smembers(this.#userKey(userId));
-      if (hashes.length === 0) {
-        return [];
-      }
+      if (hashes.length === 0) return [];
       const pipeline = this.client.pipeline();
       for (const hash of hashes) {
         pipeline.hgetall(this.#tokenKey(hash));
       }
       const found: RefreshTokenRecord[] = [];
       for (const [error, fields] of (await pipeline.exec()) ?? []) {
-        if (error !== null) {
-          throw error;
-        }
+        if (error !== null) throw error;
         // An empty hash is a record Redis expired after the set was read.
-        if (!isEmpty(fields as RecordHash)) {
-          found.push(fromFields(fields as RecordHash));
-        }
+        if (!isEmpty(fields as RecordHash)) found.push(fromFields(fields as RecordHash));
       }
       return found;
     });
@@ -197,21 +183,21 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   async blockAccessToken(jti: string, expiresAt: Date): Promise<void> {
     // The entry's key expires by itself shortly after expiresAt.
     const args = [expiresAt.getTime(), CLOCK_SKEW_MARGIN_MS];
-    await this.#run('blockAccessToken', () => this.#script('blockAccessToken', [this.#key(`blocked:${jti}`)], args));
+    await attempt('blockAccessToken', () => this.#script('blockAccessToken', [this.#key(`blocked:${jti}`)], args));
   }
 
   async isAccessTokenBlocked(jti: string, now: Date): Promise<boolean> {
     // Compared with the stored instant, not the key's expiry.
-    const until = await this.#run('isAccessTokenBlocked', () => this.client.get(this.#key(`blocked:${jti}`)));
+    const until = await attempt('isAccessTokenBlocked', () => this.client.get(this.#key(`blocked:${jti}`)));
     return until !== null && Number(until) > now.getTime();
   }
 
   async setRevokedBefore(userId: string, at: Date): Promise<void> {
-    await this.#run('setRevokedBefore', () => this.#script('setRevokedBefore', [this.#key(`revoked-before:${userId}`)], [at.getTime()]));
+    await attempt('setRevokedBefore', () => this.#script('setRevokedBefore', [this.#key(`revoked-before:${userId}`)], [at.getTime()]));
   }
 
   async getRevokedBefore(userId: string): Promise<Date | null> {
-    const at = await this.#run('getRevokedBefore', () => this.client.get(this.#key(`revoked-before:${userId}`)));
+    const at = await attempt('getRevokedBefore', () => this.client.get(this.#key(`revoked-before:${userId}`)));
     return at === null ? null : new Date(Number(at));
   }
 
@@ -219,7 +205,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     // INCR of a counter per window, which expires by itself shortly after the window ends.
     const window = rateLimitWindow(now, windowSeconds);
     const keys = [this.#key(`rl:${key}:${window.startMs}`)];
-    const count = await this.#run('hitRateLimit', async () =>
+    const count = await attempt('hitRateLimit', async () =>
       toCount(await this.#script('hitRateLimit', keys, [window.resetAt.getTime(), CLOCK_SKEW_MARGIN_MS])),
     );
     return { count, resetAt: window.resetAt };
@@ -229,14 +215,14 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     assertBatchSize(batchSize);
     // A record Redis already expired (when this has not run within a day of its validUntil) counts as deleted.
     const args = [this.namespace, before.getTime(), batchSize];
-    return this.#run('deleteExpired', async () => toCount(await this.#script('deleteExpired', [this.#expiryKey], args)));
+    return attempt('deleteExpired', async () => toCount(await this.#script('deleteExpired', [this.#expiryKey], args)));
   }
 
   async purgeExpiredState(before: Date, watermarksBefore?: Date): Promise<number> {
     // Redis expires blocklist entries and windows by itself, so `before` goes unused;
     // this drops index entries of token records Redis expired and SCANs the watermarks.
     void before;
-    return this.#run('purgeExpiredState', async () => {
+    return attempt('purgeExpiredState', async () => {
       let removed = (await this.#pruneValidity()).removed;
       for (const kind of ['family:', 'user:']) {
         for await (const key of this.#scan(kind)) {
@@ -255,7 +241,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
 
   async count(): Promise<number> {
     // The size of the validity sorted set, after dropping entries of records Redis expired.
-    return this.#run('count', async () => (await this.#pruneValidity()).left);
+    return attempt('count', async () => (await this.#pruneValidity()).left);
   }
 
   async migrate(): Promise<number[]> {
@@ -263,12 +249,10 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   }
 
   async close(): Promise<void> {
-    if (!this.#ownsClient || this.#closed) {
-      return;
-    }
+    if (!this.#ownsClient || this.#closed) return;
     this.#closed = true;
     if (this.client.status === 'ready') {
-      await this.#run('close', () => this.client.quit());
+      await attempt('close', () => this.client.quit());
     } else {
       // Not connected (yet or any more): QUIT would wait for a connection that may never come.
       this.client.disconnect();
@@ -307,31 +291,20 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
 
   async #pruneValidity(): Promise<{ removed: number; left: number }> {
     const reply = await this.#script('pruneValidity', [this.#expiryKey], [this.namespace, TOKEN_RETENTION_MARGIN_MS]);
-    if (!Array.isArray(reply)) {
-      throw new Error('unexpected reply from the pruneValidity script');
-    }
+    if (!Array.isArray(reply)) throw new Error('unexpected reply from the pruneValidity script');
     return { removed: toCount(reply[0]), left: toCount(reply[1]) };
   }
 
   /** Runs a script registered by {@link registerScripts} (EVALSHA, loading it on NOSCRIPT). */
   async #script(name: RedisScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
     const command: unknown = Reflect.get(this.client, this.#commandNames[name]);
-    if (typeof command !== 'function') {
-      throw new Error(`script ${name} is not registered on the client`);
-    }
+    if (typeof command !== 'function') throw new Error(`script ${name} is not registered on the client`);
     return (command as (...commandArgs: Array<string | number>) => Promise<unknown>).apply(this.client, [...keys, ...args]);
-  }
-
-  /** Runs driver work, turning any failure into a StoreError that keeps the driver's message in `cause` only. */
-  #run<T>(operation: string, work: () => Promise<T>): Promise<T> {
-    return attempt(operation, work);
   }
 }
 
 /**
- * A {@link RedisRefreshTokenStore} on a connection it opens (and closes) from
- * `url`, or on an ioredis client the app owns. Keys live under
- * `${keyPrefix}${tableName}:`, so apps sharing a Redis only need distinct prefixes.
+ * A {@link RedisRefreshTokenStore}; apps sharing a Redis only need distinct `keyPrefix`es.
  *
  * @example
  * const store = createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
@@ -343,15 +316,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisRefreshTokenS
 }
 
 /**
- * How long a connection attempt may take before ioredis gives up on it and
- * retries. Its default (10 s) times ioredis's default 20 retries per command
- * made every call hang 73 to 107 s with Redis unreachable.
+ * How long a connection attempt may take before ioredis gives up on it and retries. Its default (10 s) times ioredis's
+ * default 20 retries per command made every call hang 73 to 107 s with Redis unreachable.
  */
 const CONNECT_TIMEOUT_MS = 5000;
 /**
- * Reconnections a queued command waits through before it fails: one, so a
- * request with Redis down fails within about two connect timeouts instead of
- * hanging; an app wanting more patience passes its own `client`.
+ * Reconnections a queued command waits through before it fails: one, so a request with Redis down fails within about
+ * two connect timeouts instead of hanging; an app wanting more patience passes its own `client`.
  */
 const MAX_RETRIES_PER_REQUEST = 1;
 
@@ -364,9 +335,8 @@ function openClient(url: string): Redis {
 }
 
 /**
- * Defines every script on the client under a name carrying a digest of its
- * source, once per client and source, so stores sharing a client share the
- * definitions and two package versions never run each other's scripts.
+ * Defines every script on the client under a name carrying a digest of its source, once per client and source, so
+ * stores sharing a client share the definitions and two package versions never run each other's scripts.
  */
 function registerScripts(client: Redis): Record<RedisScriptName, string> {
   const names = {} as Record<RedisScriptName, string>;
@@ -407,9 +377,7 @@ function isEmpty(fields: RecordHash): boolean {
 }
 
 function toCount(reply: unknown): number {
-  if (typeof reply !== 'number') {
-    throw new Error('unexpected reply from a store script');
-  }
+  if (typeof reply !== 'number') throw new Error('unexpected reply from a store script');
   return reply;
 }
 

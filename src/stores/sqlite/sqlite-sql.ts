@@ -10,7 +10,6 @@ import type { RotateOutcome } from '../store.js';
 /** The token table's row: instants are unix milliseconds. */
 export type SqliteTokenRow = TokenRow<number>;
 
-/** Every statement of one store, prepared. */
 export interface Statements {
   insert: Database.Statement<[SqliteTokenRow], void>;
   findByHash: Database.Statement<[string], SqliteTokenRow>;
@@ -33,13 +32,13 @@ export interface Statements {
 
 /** Prepares every statement for the token table `tableName` (validated) and its companions. */
 export function prepareStatements(database: Database.Database, tableName: string): Statements {
-  const t = `"${tableName}"`;
+  const table = `"${tableName}"`;
   const markRotated = database.prepare<[number, string, number, string], void>(
-    `UPDATE ${t} SET rotated_at = ?, successor_hash = ?, last_used_at = ?
+    `UPDATE ${table} SET rotated_at = ?, successor_hash = ?, last_used_at = ?
      WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL`,
   );
   const insert = database.prepare<[SqliteTokenRow], void>(
-    `INSERT INTO ${t} (${TOKEN_COLUMNS.join(', ')}) VALUES (${TOKEN_COLUMNS.map((column) => `@${column}`).join(', ')})`,
+    `INSERT INTO ${table} (${TOKEN_COLUMNS.join(', ')}) VALUES (${TOKEN_COLUMNS.map((column) => `@${column}`).join(', ')})`,
   );
   const blocklist = `"${tableName}_blocklist"`;
   const watermarks = `"${tableName}_watermarks"`;
@@ -68,21 +67,19 @@ export function prepareStatements(database: Database.Database, tableName: string
     purgeRateLimits: database.prepare<[number], void>(`DELETE FROM ${rateLimits} WHERE reset_at <= ?`),
     purgeWatermarks: database.prepare<[number], void>(`DELETE FROM ${watermarks} WHERE revoked_before < ?`),
     insert,
-    findByHash: database.prepare<[string], SqliteTokenRow>(`SELECT * FROM ${t} WHERE token_hash = ?`),
+    findByHash: database.prepare<[string], SqliteTokenRow>(`SELECT * FROM ${table} WHERE token_hash = ?`),
     touch: database.prepare<[number, number, string], void>(
-      `UPDATE ${t} SET valid_until = ?, last_used_at = ?
+      `UPDATE ${table} SET valid_until = ?, last_used_at = ?
        WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL`,
     ),
     rotate: database.transaction((parentHash: string, successor: SqliteTokenRow, rotatedAt: number): RotateOutcome => {
       // The WHERE clause is the compare-and-set: of racing rotations only one finds the parent unrotated.
-      if (markRotated.run(rotatedAt, successor.token_hash, rotatedAt, parentHash).changes !== 1) {
-        return 'conflict';
-      }
+      if (markRotated.run(rotatedAt, successor.token_hash, rotatedAt, parentHash).changes !== 1) return 'conflict';
       insert.run(successor);
       return 'rotated';
     }),
-    revokeFamily: database.prepare<[number, string], void>(`UPDATE ${t} SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`),
-    revokeUser: database.prepare<[number, string], void>(`UPDATE ${t} SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`),
+    revokeFamily: database.prepare<[number, string], void>(`UPDATE ${table} SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`),
+    revokeUser: database.prepare<[number, string], void>(`UPDATE ${table} SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`),
     // One pass over the user's rows (user_id index) aggregates each family: its first creation,
     // its latest use and the generation of its live token; the join then fetches that token.
     listFamilies: database.prepare<[{ userId: string; now: number }], FamilyRow<number>>(
@@ -94,16 +91,16 @@ export function prepareStatements(database: Database.Database, tableName: string
                 MAX(last_used_at) AS last_used_at,
                 MAX(CASE WHEN rotated_at IS NULL AND revoked_at IS NULL AND valid_until > @now
                          THEN generation END) AS live_generation
-         FROM ${t} WHERE user_id = @userId GROUP BY family_id
+         FROM ${table} WHERE user_id = @userId GROUP BY family_id
        ) AS fam
-       JOIN ${t} AS cur
+       JOIN ${table} AS cur
          ON cur.family_id = fam.family_id AND cur.user_id = @userId AND cur.generation = fam.live_generation
        WHERE cur.rotated_at IS NULL AND cur.revoked_at IS NULL AND cur.valid_until > @now
        ORDER BY fam.first_created_at DESC, cur.family_id ASC`,
     ),
     deleteExpired: database.prepare<[number, number], void>(
-      `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE valid_until < ? LIMIT ?)`,
+      `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE valid_until < ? LIMIT ?)`,
     ),
-    count: database.prepare<[], number>(`SELECT COUNT(*) FROM ${t}`).pluck(),
+    count: database.prepare<[], number>(`SELECT COUNT(*) FROM ${table}`).pluck(),
   };
 }

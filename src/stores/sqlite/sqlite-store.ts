@@ -1,10 +1,8 @@
 /**
  * The embedded default store, on better-sqlite3.
  *
- * better-sqlite3 is synchronous: every method does its work inside the
- * returned promise's executor, and the atomic steps run in SQLite
- * transactions, so they also hold against other connections and processes
- * sharing the file.
+ * better-sqlite3 is synchronous: every method does its work inside the returned promise's executor, and the atomic
+ * steps run in SQLite transactions, so they also hold against other connections and processes sharing the file.
  */
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -12,7 +10,7 @@ import Database from 'better-sqlite3';
 import { StoreError } from '../../errors.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { asStoreError } from '../kit/attempt.js';
-import { exactlyOne, identifier } from '../kit/options.js';
+import { exactlyOne, identifier, type SchemaStoreOptions } from '../kit/options.js';
 import { fromFamilyRow, fromRow, toRow } from '../kit/record-codec.js';
 import { assertBatchSize, rateLimitWindow } from '../kit/records.js';
 import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from '../store.js';
@@ -20,22 +18,17 @@ import { SQLITE_MIGRATIONS_TABLE, sqliteMigrations } from './sqlite-migrations.j
 import { prepareStatements, type Statements } from './sqlite-sql.js';
 
 /** Options of {@link createSqliteStore}. Give exactly one of `filename` and `database`. */
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends SchemaStoreOptions {
   /** Database file to open (parent directories are created). The store owns this connection and `close()` closes it. */
   filename?: string;
   /** An open better-sqlite3 database the app owns: the store neither changes its pragmas nor closes it. */
   database?: Database.Database;
   /** Token table, an SQL identifier (`/^[A-Za-z_][A-Za-z0-9_]{0,62}$/`). Default `refresh_tokens`. */
   tableName?: string;
-  /** Apply missing migrations on construction. Default true; with false, run {@link SqliteRefreshTokenStore.migrate} yourself. */
-  migrate?: boolean;
-  /** Source of the `applied_at` time of migrations. Default the wall clock. */
-  clock?: Clock;
 }
 
 /**
- * A {@link RefreshTokenStore} on a SQLite file through better-sqlite3. Build
- * it with {@link createSqliteStore}.
+ * A {@link RefreshTokenStore} on a SQLite file through better-sqlite3. Build it with {@link createSqliteStore}.
  *
  * @example
  * const store = new SqliteRefreshTokenStore({ filename: 'var/tokens.sqlite' });
@@ -44,13 +37,11 @@ export interface SqliteStoreOptions {
 export class SqliteRefreshTokenStore implements RefreshTokenStore {
   /** The connection, exposed for tests and operators that inspect raw rows. */
   readonly database: Database.Database;
-  /** The validated token table name. */
   readonly tableName: string;
   readonly #ownsDatabase: boolean;
   readonly #clock: Clock;
   #statements: Statements | undefined;
 
-  /** Opens or adopts the database and migrates unless `migrate: false`; a `ConfigError` on bad options. */
   constructor(options: SqliteStoreOptions) {
     this.tableName = identifier('stores.sqlite.tableName', options.tableName ?? 'refresh_tokens');
     exactlyOne('sqlite', options, 'filename', 'database');
@@ -63,9 +54,7 @@ export class SqliteRefreshTokenStore implements RefreshTokenStore {
         // Prepared here so a broken schema fails at start, not on the first refresh.
         this.#statements = run('prepare', () => prepareStatements(this.database, this.tableName));
       } catch (error) {
-        if (this.#ownsDatabase) {
-          this.database.close();
-        }
+        if (this.#ownsDatabase) this.database.close();
         throw error;
       }
     }
@@ -155,9 +144,7 @@ export class SqliteRefreshTokenStore implements RefreshTokenStore {
   }
 
   async close(): Promise<void> {
-    if (this.#ownsDatabase && this.database.open) {
-      run('close', () => this.database.close());
-    }
+    if (this.#ownsDatabase && this.database.open) run('close', () => this.database.close());
   }
 
   get #sql(): Statements {
@@ -189,9 +176,7 @@ export class SqliteRefreshTokenStore implements RefreshTokenStore {
         `INSERT INTO ${SQLITE_MIGRATIONS_TABLE} (table_name, version, name, applied_at) VALUES (?, ?, ?, ?)`,
       );
       const step = this.database.transaction((migration: (typeof sqliteMigrations)[number]): boolean => {
-        if (isApplied.get(this.tableName, migration.version) !== undefined) {
-          return false;
-        }
+        if (isApplied.get(this.tableName, migration.version) !== undefined) return false;
         this.database.exec(migration.up(this.tableName));
         record.run(this.tableName, migration.version, migration.name, this.#clock().getTime());
         return true;
@@ -202,8 +187,7 @@ export class SqliteRefreshTokenStore implements RefreshTokenStore {
 }
 
 /**
- * A {@link SqliteRefreshTokenStore} on a file it opens (and closes) or on a
- * better-sqlite3 database the app owns. Migrates unless `migrate: false`.
+ * A {@link SqliteRefreshTokenStore}.
  *
  * @example
  * const store = createSqliteStore({ filename: 'var/jwt-refresh.sqlite' });
@@ -214,7 +198,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteRefreshTok
   return new SqliteRefreshTokenStore(options);
 }
 
-/** Runs synchronous driver work, turning a failure into a StoreError (see the kit's `attempt`). */
+/** The kit's `attempt`, for synchronous work. */
 function run<T>(operation: string, work: () => T): T {
   try {
     return work();
