@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, EXAMPLES, type RunningExample, startExample, stopExample } from './support/start-example.js';
+import { ensureBuilt, EXAMPLES, postJson, type RunningExample, startExample, stopExample } from './support/start-example.js';
 
 /**
  * Examples that have no password login, so they cannot serve the README session below;
@@ -30,14 +30,7 @@ describe.runIf(examples.length > 0)('examples', () => {
   it.each(examples)('examples/%s/app.mjs serves the README session', async (name) => {
     running = await startExample(name);
     const { baseUrl } = running;
-    const post = async (path: string, body: unknown) => {
-      const response = await fetch(`${baseUrl}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-    };
+    const post = (path: string, body: unknown) => postJson(baseUrl, path, body);
 
     const login = await post('/api/login_check', { username: 'demo', password: 'demo' });
     expect(login.status).toBe(200);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, type RunningExample, startExample, stopExample } from './support/start-example.js';
+import { ensureBuilt, postJson, type RunningExample, startExample, stopExample } from './support/start-example.js';
 
 const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 const REFRESH_TOKEN = /^[0-9a-f]{128}$/;
@@ -28,14 +28,7 @@ describe('examples/social-login/app.mjs', () => {
     const response = await fetch(`${baseUrl}${path}`, { headers, redirect: 'manual' });
     return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, unknown> };
   };
-  const post = async (path: string, body: unknown) => {
-    const response = await fetch(`${baseUrl}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-  };
+  const post = (path: string, body: unknown) => postJson(baseUrl, path, body);
   /** The provider's redirect, without following it: the callback URL the browser would load next. */
   const authorize = async (login: string) => {
     const response = await fetch(`${baseUrl}/idp/authorize?login=${login}`, { redirect: 'manual' });

@@ -91,3 +91,13 @@ export async function stopExample(running: RunningExample | null): Promise<void>
   child.kill('SIGKILL');
   await exited;
 }
+
+/** POSTs `body` as JSON to a running example; the status and the parsed JSON answer. */
+export async function postJson(baseUrl: string, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
