@@ -5,6 +5,7 @@ import type { User, UserChecker, UserProvider } from './auth/user.js';
 import { parseConfig } from './config/parse-config.js';
 import type { JwtRefreshConfig, JwtRefreshConfigInput } from './config/schema.js';
 import { EventDispatcher } from './events.js';
+import { sessionCookie } from './http/cookies.js';
 import { requireBearerToken } from './http/bearer-token.js';
 import { errorResponse } from './http/error-response.js';
 import { builtInExtractors, orderExtractors, type PrioritizedExtractor } from './http/extractors.js';
@@ -146,6 +147,18 @@ export interface JwtRefresh {
    * `WWW-Authenticate: Bearer` (SPEC §1 messages), or 403 when a required role is missing.
    */
   authenticate(request: Request, requirements?: AccessRequirements): Promise<{ claims: AccessTokenClaims } | { response: Response }>;
+  /**
+   * In cookie mode, the `Set-Cookie` value that carries `session`'s refresh token, as the
+   * login and refresh routes set it (`responseBody` then holds no refresh token); null
+   * outside cookie mode. For an application's own login callback.
+   *
+   * @example
+   * const session = await jwtRefresh.issueSession(user);
+   * const cookie = jwtRefresh.sessionCookie(session);
+   * if (cookie !== null) reply.header('set-cookie', cookie);
+   * reply.send(session.responseBody);
+   */
+  sessionCookie(session: SessionTokens): string | null;
   /** Signs an access token for `user` (fires `jwtCreated`), outside any session: for scripts and service accounts. */
   createAccessToken(user: User): Promise<string>;
   /** Closes the store. */
@@ -232,6 +245,7 @@ export async function createJwtRefresh(options: JwtRefreshOptions): Promise<JwtR
         return { response: errorResponse(error, logger) };
       }
     },
+    sessionCookie: (session) => sessionCookie(config, session, now()),
     createAccessToken: async (user) => (await mintAccessToken(keys, config.jwt, events, user, now())).token,
     close: () => store.close(),
   };

@@ -116,6 +116,19 @@ describe.each(backends)('session API on $name', (backend) => {
       expect((await t.jwtRefresh.refreshSession(session.refreshToken)).sessionId).toBe(session.sessionId);
     });
 
+    it("hands an application's own callback the refresh cookie in cookie mode, as the login route sets it", async () => {
+      const cookieMode = await start({ cookie: { enabled: true } });
+      const session = await cookieMode.jwtRefresh.issueSession(socialUser);
+      expect(session.responseBody).toEqual({ token: session.accessToken });
+      const cookie = cookieMode.jwtRefresh.sessionCookie(session);
+      expect(cookie).toMatch(new RegExp(`^refresh_token=${session.refreshToken}; `));
+      expect(cookie).toContain('Max-Age=2592000');
+      expect(cookie?.split('; ')).toEqual(expect.arrayContaining(['Path=/', 'HttpOnly', 'Secure', 'SameSite=Lax']));
+
+      const bodyMode = await start();
+      expect(bodyMode.jwtRefresh.sessionCookie(await bodyMode.jwtRefresh.issueSession(socialUser))).toBeNull();
+    });
+
     it('runs the user checker: a disabled user gets no session and nothing is stored', async () => {
       const t = await start();
       const carol = t.users[2]!;

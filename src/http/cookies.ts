@@ -1,4 +1,5 @@
 import type { JwtRefreshConfig } from '../config/schema.js';
+import type { SessionTokens } from '../sessions/session-tokens.js';
 
 /** Longest lifetime a browser honours (RFC 6265bis §5.5: Max-Age and Expires are capped at 400 days). */
 const MAX_COOKIE_SECONDS = 400 * 24 * 3600;
@@ -19,6 +20,11 @@ export function readCookie(cookieHeader: string | null, name: string): string | 
     }
   }
   return null;
+}
+
+/** In cookie mode, the Set-Cookie header that hands a session's refresh token over; null outside it. */
+export function sessionCookie(config: JwtRefreshConfig, session: SessionTokens, now: Date): string | null {
+  return config.cookie.enabled ? refreshTokenCookie(config, session.refreshToken, session.refreshTokenExpiresAt, now) : null;
 }
 
 /**

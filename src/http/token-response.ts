@@ -1,5 +1,5 @@
 import type { SessionTokens } from '../sessions/session-tokens.js';
-import { refreshTokenCookie } from './cookies.js';
+import { sessionCookie } from './cookies.js';
 import type { HandlerContext } from './handler-context.js';
 import { jsonParts, type ResponseParts } from './response-parts.js';
 
@@ -10,7 +10,6 @@ import { jsonParts, type ResponseParts } from './response-parts.js';
  * mode, the refresh token as a cookie.
  */
 export function tokenResponse(ctx: HandlerContext, session: SessionTokens): ResponseParts {
-  const { config } = ctx;
-  const cookies = config.cookie.enabled ? [refreshTokenCookie(config, session.refreshToken, session.refreshTokenExpiresAt, ctx.now())] : [];
-  return jsonParts(200, session.responseBody, {}, cookies);
+  const cookie = sessionCookie(ctx.config, session, ctx.now());
+  return jsonParts(200, session.responseBody, {}, cookie === null ? [] : [cookie]);
 }
