@@ -195,11 +195,7 @@ async function startHttp() {
     });
     return {
       port: server.address().port,
-      close: () =>
-        new Promise((resolve) => {
-          server.closeAllConnections();
-          server.close(resolve);
-        }),
+      close: () => closeServer(server),
     };
   }
 
@@ -248,11 +244,7 @@ async function startHttp() {
     await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
     return {
       port: server.address().port,
-      close: () =>
-        new Promise((resolve) => {
-          server.closeAllConnections();
-          server.close(resolve);
-        }),
+      close: () => closeServer(server),
     };
   }
 
@@ -321,3 +313,11 @@ process.on('message', async (message) => {
 });
 
 process.send({ type: 'ready', port: http.port });
+
+/** Closes a node:http server at once: keep-alive connections of the load generator included. */
+function closeServer(server) {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(resolve);
+  });
+}

@@ -80,6 +80,15 @@ export interface LifecycleHarness<S extends RefreshTokenStore = RefreshTokenStor
 }
 
 /** Names that no store accepts as a table name. */
+/** Fresh table names for a harness (`t1`, `t2`, …): unique per test file, each store's own prefix keeps runs apart. */
+export function sequentialTableNames(): () => string {
+  let count = 0;
+  return () => {
+    count += 1;
+    return `t${count}`;
+  };
+}
+
 const NOT_IDENTIFIERS = ['', '1tokens', 'refresh-tokens', 'tokens; DROP TABLE users', '"quoted"', '`quoted`', 'a:b', 'tokens.sub', 'a$b'];
 
 /** Defines `describe('store lifecycle: <name>')`, one case per capability the harness has. */

@@ -7,7 +7,7 @@ import { ConfigError } from '../../src/errors.js';
 import { createRedisStore, type RedisRefreshTokenStore, type RedisStoreOptions } from '../../src/stores/redis.js';
 import type { RefreshTokenRecord, RotateOutcome } from '../../src/stores/store.js';
 import { runStoreConformance } from '../conformance/store.suite.js';
-import { runStoreLifecycle } from '../conformance/store-lifecycle.suite.js';
+import { runStoreLifecycle, sequentialTableNames } from '../conformance/store-lifecycle.suite.js';
 import { at, DAY, HOUR, hashOf, MINUTE, plainToken, record, successorOf as sharedSuccessorOf, T0 } from '../support/token-records.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -64,7 +64,6 @@ runStoreConformance('redis', async () => {
 
 /** The lifecycle cases' stores live under this prefix, each case on its own table names. */
 const LIFECYCLE_PREFIX = `${FILE_PREFIX}lifecycle:`;
-let lifecycleTables = 0;
 
 runStoreLifecycle('redis', {
   setup: connectAdmin,
@@ -72,10 +71,7 @@ runStoreLifecycle('redis', {
   table: {
     option: 'tableName',
     maxLength: 63,
-    fresh: () => {
-      lifecycleTables += 1;
-      return `t${lifecycleTables}`;
-    },
+    fresh: sequentialTableNames(),
   },
   connection: {
     owned: () => ({ url: REDIS_URL, keyPrefix: LIFECYCLE_PREFIX }),

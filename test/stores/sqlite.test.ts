@@ -10,7 +10,7 @@ import { createSqliteStore, type SqliteStoreOptions } from '../../src/stores/sql
 import { sqliteMigrations } from '../../src/stores/sqlite/sqlite-migrations.js';
 import type { RefreshTokenRecord, RotateOutcome } from '../../src/stores/store.js';
 import { runStoreConformance } from '../conformance/store.suite.js';
-import { runStoreLifecycle } from '../conformance/store-lifecycle.suite.js';
+import { runStoreLifecycle, sequentialTableNames } from '../conformance/store-lifecycle.suite.js';
 import { at, HOUR, labelHash as hashOf, recordMaker } from '../support/token-records.js';
 
 runStoreConformance('sqlite', async () => {
@@ -31,7 +31,6 @@ runStoreConformance('sqlite', async () => {
 const lifecycleDir = mkdtempSync(join(tmpdir(), 'jwt-refresh-sqlite-lifecycle-'));
 const lifecycleFile = join(lifecycleDir, 'tokens.sqlite');
 let lifecycleAdmin: Database.Database | undefined;
-let lifecycleTables = 0;
 
 function admin(): Database.Database {
   lifecycleAdmin ??= new Database(lifecycleFile);
@@ -48,10 +47,7 @@ runStoreLifecycle('sqlite', {
   table: {
     option: 'tableName',
     maxLength: 63,
-    fresh: () => {
-      lifecycleTables += 1;
-      return `t${lifecycleTables}`;
-    },
+    fresh: sequentialTableNames(),
   },
   connection: {
     owned: () => ({ filename: lifecycleFile }),
