@@ -1,17 +1,25 @@
-// The ceiling of the extra rows of `npm run bench` (bench/row-server.mjs): the same
-// essential work as the main row's ceiling (bench/server.mjs), with the backend
-// swapped. Per request: SHA-256 of the presented token -> ONE indexed lookup by hash
-// on the backend -> validity checks -> the library's default claims signed ES256 with
-// jose SignJWT and a KeyObject imported once -> HMAC-SHA-512 successor (as the library
-// derives it), SHA-256 of it -> the same write as a rotation in the store: the parent
-// marked rotated only if it is still neither rotated nor revoked (the compare-and-set),
-// and the successor's row inserted, as one atomic step. No library code: the
-// tables/indexes come from the library's own first migration, so the write maintains
-// the same indexes as ours.
+// The ceiling of `npm run bench`: the physical limit of a rotating refresh done one
+// commit per request, for every row (bench/server.mjs, bench/row-server.mjs). Per
+// request: SHA-256 of the presented token -> ONE indexed lookup by hash on the backend
+// -> validity checks -> HMAC-SHA-512 successor (as the library derives it), SHA-256 of
+// it -> the same write as a rotation in the store: the parent marked rotated only if it
+// is still neither rotated nor revoked (the compare-and-set), and the successor's row
+// inserted, as one atomic step -> the library's default claims signed ES256 with
+// node:crypto's sign() (a KeyObject made once). No library code: the tables/indexes come
+// from the library's own first migration, so the write maintains the same indexes as ours.
+//
+// `bareCeilingServer(ceiling)` serves it from a bare node:http server (no framework): the
+// ceiling every ratio is taken against. The framework rows (Fastify, Express, Nest) also
+// mount the same `refresh` on a route of their own, which shows what the framework costs.
 //
 // Backends (`find(hash)` returns a plain row or undefined; `rotate(parentHash, row, nowMs)`
 // answers whether the guarded write happened; `insert(row)` is setup only):
-//   sqlite    better-sqlite3, IMMEDIATE transaction: guarded UPDATE + INSERT (as bench/server.mjs)
+//   sqlite    better-sqlite3, IMMEDIATE transaction: guarded UPDATE + INSERT, WAL + synchronous=NORMAL;
+//             checkpoint 'worker' (default): a worker thread on its own connection runs
+//             wal_checkpoint(PASSIVE) every 200 ms, then TRUNCATE past 32 MiB of WAL, and the serving
+//             connection's auto-checkpoint is raised to 64 MiB as a backstop (what the SQLite store
+//             does by default); 'auto': SQLite's auto-checkpoint in the
+//             committing request (the store's `checkpoint: false`)
 //   postgres  pg Pool (default size, as the store's), SELECT by hash + one statement:
 //             a CTE whose guarded UPDATE ... RETURNING feeds the INSERT
 //   mysql     mysql2 pool (default size, as the store's), SELECT by hash + a transaction:
@@ -20,21 +28,31 @@
 //             of the successor, SADD to its family and user sets, ZADD to the validity set
 //   mongo     mongodb driver, findOne by tokenHash + insertOne of the successor +
 //             guarded findOneAndUpdate of the parent (the store's order; same 5 indexes)
-import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, sign } from 'node:crypto';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { SignJWT } from 'jose';
+import { Worker } from 'node:worker_threads';
 
 export const TTL_SECONDS = 2_592_000; // the library's default refresh-token ttl
 export const TOKEN_TTL_SECONDS = 3600; // the library's default access-token ttl
 const RETENTION_MARGIN_MS = 60_000; // Redis: keep a record a little past its validity, like the store
 
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+const JWT_HEADER = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'JWT' })).toString('base64url');
+
+/** A compact ES256 JWT of `claims`: node:crypto's ECDSA, P-1363 signature encoding as JWS wants. */
+function signEs256(claims, key) {
+  const input = `${JWT_HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
+}
 
 /**
  * The ceiling's refresh and setup issue over one backend.
  * `refresh(presented, userAgent, ip)` resolves the answer body, or null for a 401.
  */
 export function createCeiling({ backend, user, key }) {
+  if (key.type !== 'private') throw new Error('the ceiling signs with a private KeyObject');
   const secret = randomBytes(32).toString('hex');
   const usersById = new Map([[user.id, user]]);
   const rowOf = (tokenHash, familyId, generation, nowMs, client) => ({
@@ -76,8 +94,7 @@ export function createCeiling({ backend, user, key }) {
       .digest('hex');
     const client = { userAgent: userAgent ?? row.user_agent, ip: ip ?? row.ip };
     if (!(await backend.rotate(sha256(presented), rowOf(sha256(next), row.family_id, generation, nowMs, client), nowMs))) return null;
-    const token = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'JWT' }).sign(key);
-    return { token, refresh_token: next };
+    return { token: signEs256(claims, key), refresh_token: next };
   }
 
   async function issue(n) {
@@ -129,15 +146,42 @@ const plain = (row, toMs = (v) => v) =>
         ip: row.ip ?? null,
       };
 
-/** better-sqlite3, same pragmas and transaction as the main row's ceiling. */
-export async function sqliteBackend({ dir }) {
+// The ceiling's own checkpointer (written out here: no library code in a ceiling).
+const CHECKPOINT_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { statSync } = require('node:fs');
+const db = new (require(workerData.driver))(workerData.file);
+db.pragma('busy_timeout = 0');
+const size = () => { try { return statSync(workerData.file + '-wal').size; } catch { return 0; } };
+const tick = () => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+    if (size() > 32 * 1024 * 1024) db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch {}
+};
+const timer = setInterval(tick, 200);
+parentPort.on('message', () => { clearInterval(timer); db.close(); parentPort.close(); });
+`;
+
+/** better-sqlite3, the store's pragmas (WAL, synchronous=NORMAL) and transaction. */
+export async function sqliteBackend({ dir, file = 'ceiling.sqlite', checkpoint = 'worker' }) {
   const { default: Database } = await import('better-sqlite3');
+  const { createRequire } = await import('node:module');
   const { sqliteMigrations } = await import('../dist/stores/sqlite/sqlite-migrations.js');
-  const db = new Database(join(dir, 'ceiling.sqlite'));
+  const path = join(dir, file);
+  const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
+  let worker = null;
+  if (checkpoint === 'worker') {
+    db.pragma('wal_autocheckpoint = 16384'); // the bound, 64 MiB of 4 KiB pages: a backstop, as in the store
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    worker = new Worker(CHECKPOINT_WORKER, { eval: true, workerData: { driver, file: path } });
+  } else if (checkpoint !== 'auto') {
+    throw new Error(`sqliteBackend: checkpoint must be 'worker' or 'auto', got ${checkpoint}`);
+  }
   for (const migration of sqliteMigrations) db.exec(migration.up('ceiling_tokens'));
   const find = db.prepare('SELECT * FROM "ceiling_tokens" WHERE token_hash = ?');
   const insert = db.prepare(`INSERT INTO "ceiling_tokens" (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((c) => `@${c}`).join(', ')})`);
@@ -154,16 +198,44 @@ export async function sqliteBackend({ dir }) {
     find: (hash) => plain(find.get(hash)),
     insert: (row) => void write.immediate(full(row)),
     rotate: (parentHash, row, nowMs) => rotate.immediate(parentHash, full(row), nowMs),
-    close: async () => db.close(),
+    count: () => db.prepare('SELECT COUNT(*) FROM "ceiling_tokens"').pluck().get(),
+    close: async () => {
+      if (worker !== null) {
+        const exited = new Promise((resolve) => worker.once('exit', resolve));
+        worker.postMessage('stop');
+        await exited;
+      }
+      db.close();
+    },
+  };
+}
+
+/** A Map keyed by token hash, the memory store's shape: the guard and both writes in one synchronous step. */
+export function memoryBackend() {
+  const rows = new Map();
+  return {
+    find: (hash) => plain(rows.get(hash)),
+    insert: (row) => void rows.set(row.token_hash, full(row)),
+    rotate: (parentHash, row, nowMs) => {
+      const parent = rows.get(parentHash);
+      if (parent === undefined || parent.rotated_at !== null || parent.revoked_at !== null) return false;
+      parent.rotated_at = nowMs;
+      parent.last_used_at = nowMs;
+      parent.successor_hash = row.token_hash;
+      rows.set(row.token_hash, full(row));
+      return true;
+    },
+    close: async () => rows.clear(),
   };
 }
 
 /** node-postgres, table from the store's migration 1 in the run's own schema. */
-export async function postgresBackend({ url, schema }) {
+export async function postgresBackend({ url, schema, create = true }) {
   const { default: pg } = await import('pg');
   const { postgresMigrations } = await import('../dist/stores/postgres/postgres-migrations.js');
   const pool = new pg.Pool({ connectionString: url });
-  await pool.query(postgresMigrations[0].up({ schema, table: 'ceiling_tokens' }));
+  // create: false for the second process of a row, which finds the table made by the first.
+  if (create) await pool.query(postgresMigrations[0].up({ schema, table: 'ceiling_tokens' }));
   const table = `"${schema}"."ceiling_tokens"`;
   const findSql = `SELECT user_id, family_id, generation, (extract(epoch from valid_until) * 1000)::float8 AS valid_until,
     revoked_at, rotated_at, user_agent, ip FROM ${table} WHERE token_hash = $1`;
@@ -358,4 +430,61 @@ export async function mongoBackend({ url, databaseName }) {
       expiresAt: new Date(validUntil.getTime()),
     });
   }
+}
+
+// ---- the bare node:http server ------------------------------------------------
+
+const UNAUTHORIZED_BODY = JSON.stringify({ code: 401, message: 'Invalid JWT Refresh Token' });
+
+/**
+ * A bare node:http server for `ceiling` (no framework, no library code): POST /ceiling/refresh
+ * reads the JSON body, refreshes, answers `{token, refresh_token}` with `cache-control: no-store`
+ * (or 401); POST /ceiling/issue (setup) answers `{tokens}`. Resolves `{ port, close }`.
+ */
+export function bareCeilingServer(ceiling, { port = 0, host = '127.0.0.1' } = {}) {
+  const server = createServer((request, response) => {
+    const chunks = [];
+    request.on('data', (chunk) => chunks.push(chunk));
+    request.on('end', async () => {
+      let json;
+      try {
+        json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        json = undefined;
+      }
+      try {
+        if (request.method === 'POST' && request.url === '/ceiling/refresh') {
+          const body = await ceiling.refresh(json?.refresh_token, request.headers['user-agent'], request.socket.remoteAddress);
+          if (body === null) {
+            response.writeHead(401, { 'content-type': 'application/json; charset=utf-8' }).end(UNAUTHORIZED_BODY);
+            return;
+          }
+          response
+            .writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' })
+            .end(JSON.stringify(body));
+          return;
+        }
+        if (request.method === 'POST' && request.url === '/ceiling/issue') {
+          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ tokens: await ceiling.issue(json?.n) }));
+          return;
+        }
+        response.writeHead(404).end();
+      } catch (error) {
+        response.writeHead(500, { 'content-type': 'text/plain' }).end(String(error?.message ?? error));
+      }
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () =>
+      resolve({
+        port: server.address().port,
+        close: () =>
+          new Promise((done) => {
+            server.closeAllConnections();
+            server.close(done);
+          }),
+      }),
+    );
+  });
 }

@@ -24,7 +24,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
@@ -242,8 +242,11 @@ async function dropTarget(target) {
 
 // ---------------------------------------------------------------- the clear child
 
-/** Runs the CLI's clear; peak RSS from /usr/bin/time when present, else VmHWM polled every 20 ms. */
-function runClear(target, batch) {
+/**
+ * Runs the CLI's clear; peak RSS from /usr/bin/time when present, else VmHWM polled every 20 ms.
+ * Also used by bench/data-scale.mjs. `target`: { databaseUrl, table }.
+ */
+export function runClear(target, batch) {
   const args = [CLI, 'clear', '--batch-size', String(batch), '--database-url', target.databaseUrl, '--table', target.table];
   const useTime = existsSync('/usr/bin/time');
   const timeFile = join(tmpdir(), `clear-bench-time-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -423,9 +426,10 @@ It reports the wall time and peak RSS of \`clear\`, and refresh latency in the
 below is rewritten by the run of its store and batch size.
 `;
 
-// Last, so every constant above is initialised before either entry point runs.
-if (isMainThread) {
-  await main();
-} else {
+// Last, so every constant above is initialised before either entry point runs. Imported (by
+// bench/data-scale.mjs, for runClear) it runs nothing.
+if (!isMainThread && workerData?.kind !== undefined) {
   await refreshWorker(workerData);
+} else if (isMainThread && process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  await main();
 }

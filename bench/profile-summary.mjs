@@ -27,11 +27,11 @@ const GROUPS = [
       /^node: (undici|web streams|worker\/js_transferable|URL|EventTarget)/.test(c) ||
       /^lib: (adapters\/|http\/(read-body|response-parts))/.test(c),
   ],
-  ['JWT signing (jose, WebCrypto dispatch)', (c) => c === 'pkg: jose' || c.startsWith('node: crypto')],
+  ['JWT signing and hashing (jose, node:crypto)', (c) => c === 'pkg: jose' || c.startsWith('node: crypto')],
   ['library logic (other src/ modules)', (c) => c.startsWith('lib: ')],
-  ['ceiling handler code (bench/server.mjs)', (c) => c.startsWith('bench/')],
+  ['ceiling handler code (bench/ceiling.mjs)', (c) => c.startsWith('bench/')],
   [
-    'Fastify, HTTP parsing, sockets',
+    'framework (Fastify), HTTP parsing, sockets',
     (c) =>
       /^pkg: (fastify|find-my-way|secure-json-parse|light-my-request|avvio|toad-cache|@fastify\/)/.test(c) ||
       /^node: (http|_http|net|stream_base_commons)/.test(c),
@@ -61,7 +61,8 @@ export function categoryOf(url, functionName) {
   if (pkg) return `pkg: ${pkg[1]}`;
   const dist = libraryFile(path);
   if (dist) return `lib: ${dist}`;
-  if (path.endsWith('/bench/server.mjs')) return 'bench/server.mjs (ceiling handler)';
+  if (path.endsWith('/bench/ceiling.mjs')) return 'bench/ceiling.mjs (ceiling handler)';
+  if (path.endsWith('/bench/server.mjs')) return 'bench/server.mjs (bench setup)';
   if (path.startsWith('node:internal/deps/undici')) return 'node: undici (Fetch Request/Response/Headers)';
   if (path.startsWith('node:internal/webstreams')) return 'node: web streams';
   if (path.startsWith('node:internal/url') || path === 'node:url') return 'node: URL';

@@ -2,21 +2,35 @@
 // child process of bench/run.mjs like bench/server.mjs. BENCH_ROW picks the row:
 //
 //   postgres | mysql | redis | mongo   Fastify 5: jwtRefreshPlugin on that store, and a bare
-//                                      Fastify ceiling route on the same backend.
+//   | memory                           Fastify ceiling route on the same backend.
 //   express | fetch | nest |          that adapter on SQLite, and that framework's own bare
 //   nest-fastify                       (Nest on its Fastify platform)
 //                                      ceiling route on SQLite (Fetch: a bare fetch handler
 //                                      behind the same plain node:http bridge).
 //
 // Routes, for every row: POST /api/login_check and POST /api/token/refresh (ours),
-// POST /ceiling/issue (setup) and POST /ceiling/refresh (the ceiling, bench/ceiling.mjs).
+// POST /ceiling/issue (setup) and POST /ceiling/refresh (the framework's ceiling route,
+// bench/ceiling.mjs), and, on a second port, the same ceiling from a bare node:http server
+// (bareCeilingServer): the ceiling the row's ratio is taken against.
 // Every row uses its own schema / database / key prefix, named after BENCH_RUN_ID,
 // dropped on `stop`. Control over IPC, as bench/server.mjs.
+//
+// Several processes (bench/row-cluster.mjs): each is a cluster worker of that primary, on the
+// ports it passes (BENCH_PORT, BENCH_BARE_PORT, shared round-robin by node:cluster); only the
+// first creates the schema (BENCH_CREATE=1) and only the last stopped drops it (BENCH_DROP=1).
 import { createPrivateKey } from 'node:crypto';
 import { createServer } from 'node:http';
-import { SignJWT } from 'jose';
 import { createJwtRefresh, createMemoryUserProvider, createScryptHasher, generateKeyPair } from '../dist/index.js';
-import { createCeiling, mongoBackend, mysqlBackend, postgresBackend, redisBackend, sqliteBackend } from './ceiling.mjs';
+import {
+  bareCeilingServer,
+  createCeiling,
+  memoryBackend,
+  mongoBackend,
+  mysqlBackend,
+  postgresBackend,
+  redisBackend,
+  sqliteBackend,
+} from './ceiling.mjs';
 
 if (typeof process.send !== 'function') {
   console.error('bench/row-server.mjs is started by bench/run.mjs (it needs the IPC channel)');
@@ -29,12 +43,17 @@ const RUN_ID = process.env.BENCH_RUN_ID;
 const dbDir = process.env.BENCH_DB_DIR;
 if (!ROW || !RUN_ID || !dbDir) throw new Error('BENCH_ROW, BENCH_RUN_ID and BENCH_DB_DIR are required');
 
+const PORT = Number(process.env.BENCH_PORT) || 0;
+const BARE_PORT = Number(process.env.BENCH_BARE_PORT) || 0;
+const CREATE = process.env.BENCH_CREATE !== '0';
+const DROP = process.env.BENCH_DROP !== '0';
+
 const USER = { id: 'u-bench', identifier: 'bench', roles: ['ROLE_USER'] };
 const passwordHasher = createScryptHasher({ cost: 2 ** 10 });
 const user = { ...USER, passwordHash: await passwordHasher.hash('bench') };
-const { privateKeyPem } = await generateKeyPair('ES256');
+// Several processes share one key (BENCH_KEY_PEM from the cluster primary), as instances share `secret`.
+const privateKeyPem = process.env.BENCH_KEY_PEM || (await generateKeyPair('ES256')).privateKeyPem;
 const ceilingKey = createPrivateKey(privateKeyPem);
-await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).sign(ceilingKey);
 
 // ---- store and ceiling backend of the row ------------------------------------
 
@@ -48,10 +67,12 @@ async function openRow() {
     case 'postgres': {
       const url = process.env.BENCH_PG_URL;
       const { default: pg } = await import('pg');
-      const admin = new pg.Client({ connectionString: url });
-      await admin.connect();
-      await admin.query(`CREATE SCHEMA "${name}"`);
-      await admin.end();
+      if (CREATE) {
+        const admin = new pg.Client({ connectionString: url });
+        await admin.connect();
+        await admin.query(`CREATE SCHEMA "${name}"`);
+        await admin.end();
+      }
       dropAll = async () => {
         const client = new pg.Client({ connectionString: url });
         await client.connect();
@@ -62,7 +83,7 @@ async function openRow() {
       const { createPostgresStore } = await import('../dist/stores/postgres.js');
       return {
         store: createPostgresStore({ url, schema: name, tableName: 'refresh_tokens' }),
-        backend: await postgresBackend({ url, schema: name }),
+        backend: await postgresBackend({ url, schema: name, create: CREATE }),
       };
     }
     case 'mysql': {
@@ -122,6 +143,10 @@ async function openRow() {
         backend: await mongoBackend({ url, databaseName: name }),
       };
     }
+    case 'memory': {
+      const { createMemoryStore } = await import('../dist/stores/memory.js');
+      return { store: createMemoryStore(), backend: memoryBackend() };
+    }
     case 'express':
     case 'fetch':
     case 'nest':
@@ -161,7 +186,7 @@ const UNAUTHORIZED = { code: 401, message: 'Invalid JWT Refresh Token' };
 
 /** Starts the row's HTTP server; resolves { port, close }. */
 async function startHttp() {
-  if (['postgres', 'mysql', 'redis', 'mongo'].includes(ROW)) {
+  if (['postgres', 'mysql', 'redis', 'mongo', 'memory'].includes(ROW)) {
     const { default: Fastify } = await import('fastify');
     const { jwtRefreshPlugin } = await import('../dist/adapters/fastify.js');
     const app = Fastify({ logger: false });
@@ -174,7 +199,7 @@ async function startHttp() {
       return body;
     });
     app.post('/ceiling/issue', async (request) => ({ tokens: await ceiling.issue(request.body?.n) }));
-    await app.listen({ host: '127.0.0.1', port: 0 });
+    await app.listen({ host: '127.0.0.1', port: PORT });
     return { port: app.server.address().port, close: () => app.close() };
   }
 
@@ -288,15 +313,17 @@ async function startHttp() {
 }
 
 const http = await startHttp();
+const bare = await bareCeilingServer(ceiling, { port: BARE_PORT });
 
 // ---- control over IPC ----------------------------------------------------------
 
 const handlers = {
   async stop() {
+    await bare.close();
     await http.close();
     await jwtRefresh.close();
     await backend.close();
-    const dropped = await dropAll();
+    const dropped = DROP ? await dropAll() : 'left to the last process';
     setImmediate(() => process.exit(0));
     return dropped;
   },
@@ -312,7 +339,7 @@ process.on('message', async (message) => {
   }
 });
 
-process.send({ type: 'ready', port: http.port });
+process.send({ type: 'ready', port: http.port, ports: { bare: bare.port } });
 
 /** Closes a node:http server at once: keep-alive connections of the load generator included. */
 function closeServer(server) {

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { defaultUserChecker } from './auth/default-user-checker.js';
-import { createScryptHasher, createTimingDummy, type PasswordHasher } from './auth/password-hasher.js';
+import type { PasswordHasher } from './auth/password-hasher.js';
+import { preparePasswordChecks } from './auth/prepare-password-checks.js';
 import type { User, UserChecker, UserProvider } from './auth/user.js';
 import { parseConfig } from './config/parse-config.js';
 import type { JwtRefreshConfig, JwtRefreshConfigInput } from './config/schema.js';
 import { EventDispatcher } from './events.js';
 import { sessionCookie } from './http/cookies.js';
+import { type AccessTokenRequest, requireAccessToken } from './http/access-token-extractors.js';
 import { requireBearerToken } from './http/bearer-token.js';
 import { errorResponse } from './http/error-response.js';
 import { builtInExtractors, orderExtractors, type PrioritizedExtractor } from './http/extractors.js';
@@ -32,6 +34,7 @@ import { revokeOtherSessions } from './sessions/revoke-other-sessions.js';
 import { revokeSession } from './sessions/revoke-session.js';
 import { revokeToken } from './sessions/revoke-token.js';
 import type { SessionTokens } from './sessions/session-tokens.js';
+import { checkStoreHealth, type StoreHealth } from './store-health.js';
 import type { RefreshTokenStore } from './stores/store.js';
 import { generateRefreshToken, type RefreshTokenGenerator } from './tokens/generate-token.js';
 import { createTokenHasher } from './tokens/hash-token.js';
@@ -44,7 +47,7 @@ export interface JwtRefreshOptions extends JwtRefreshConfigInput {
   userProvider: UserProvider;
   /** Default: refuses users whose `enabled` is false. */
   userChecker?: UserChecker;
-  /** Default: scrypt (N=2^15, r=8, p=1). */
+  /** Default: the hasher of `passwordHashing` (scrypt N=2^15, r=8, p=1, reading Symfony's bcrypt and Argon2 hashes too). */
   passwordHasher?: PasswordHasher;
   /** Default: the wall clock. Tests pass a movable one. */
   now?: Clock;
@@ -143,7 +146,17 @@ export interface JwtRefresh {
    */
   verifyAuthorization(authorization: string | null | undefined, requirements?: AccessRequirements): Promise<AccessTokenClaims>;
   /**
-   * The claims of a request's Bearer token, or the response to send: 401 with
+   * {@link verifyAccessToken} for the access token a request carries where `accessTokenExtractors`
+   * look (default: the `Authorization: Bearer` header): what the adapters' guards call.
+   * A Fetch `Request` or a Node request (`{ headers, url }`) will do.
+   * @throws JwtNotFoundError, JwtExpiredError, JwtInvalidError or AccessDeniedError
+   *
+   * @example
+   * app.get('/api/me', async (req, res) => res.json(await jwtRefresh.verifyRequest(req)));
+   */
+  verifyRequest(request: AccessTokenRequest, requirements?: AccessRequirements): Promise<AccessTokenClaims>;
+  /**
+   * The claims of a request's access token (read as {@link verifyRequest} does), or the response to send: 401 with
    * `WWW-Authenticate: Bearer` (SPEC §1 messages), or 403 when a required role is missing.
    */
   authenticate(request: Request, requirements?: AccessRequirements): Promise<{ claims: AccessTokenClaims } | { response: Response }>;
@@ -161,6 +174,14 @@ export interface JwtRefresh {
   sessionCookie(session: SessionTokens): string | null;
   /** Signs an access token for `user` (fires `jwtCreated`), outside any session: for scripts and service accounts. */
   createAccessToken(user: User): Promise<string>;
+  /**
+   * Whether the store answers a ping in time (5 s at most): what a readiness probe asks. Never
+   * throws; a failure is logged at `warn` with the store, the operation and the driver's code.
+   *
+   * @example
+   * const health = await jwtRefresh.health(); // { status: 'unavailable', store: 'unavailable' } while the store is down
+   */
+  health(): Promise<StoreHealth>;
   /** Closes the store. */
   close(): Promise<void>;
 }
@@ -182,7 +203,7 @@ export async function createJwtRefresh(options: JwtRefreshOptions): Promise<JwtR
     store,
     userProvider,
     userChecker = defaultUserChecker,
-    passwordHasher = createScryptHasher(),
+    passwordHasher,
     now = systemClock,
     generateToken = generateRefreshToken,
     extractors = [],
@@ -192,6 +213,7 @@ export async function createJwtRefresh(options: JwtRefreshOptions): Promise<JwtR
   const config = parseConfig(configInput);
   const keys = await loadAccessTokenKeys(config.jwt);
   const events = new EventDispatcher(logger);
+  const passwordChecks = await preparePasswordChecks(config.passwordHashing, passwordHasher, logger);
   const ctx: HandlerContext = {
     config,
     store,
@@ -203,8 +225,7 @@ export async function createJwtRefresh(options: JwtRefreshOptions): Promise<JwtR
     secret: config.secret ?? randomBytes(32).toString('hex'),
     userProvider,
     userChecker,
-    passwordHasher,
-    timingDummy: createTimingDummy(passwordHasher),
+    ...passwordChecks,
     keys,
     logger,
     extractors: orderExtractors([...builtInExtractors(config), ...extractors]),
@@ -213,6 +234,8 @@ export async function createJwtRefresh(options: JwtRefreshOptions): Promise<JwtR
   const route = createRouter(ctx, routes);
   const verifyAuthorization = async (authorization: string | null | undefined, requirements: AccessRequirements = {}) =>
     authenticateAccessToken(ctx, requireBearerToken(authorization), requirements);
+  const verifyRequest = async (request: AccessTokenRequest, requirements: AccessRequirements = {}) =>
+    authenticateAccessToken(ctx, requireAccessToken(request, config.accessTokenExtractors), requirements);
 
   return {
     config,
@@ -238,15 +261,17 @@ export async function createJwtRefresh(options: JwtRefreshOptions): Promise<JwtR
     },
     handleToParts: (request, info = {}) => route(request, info),
     verifyAuthorization,
+    verifyRequest,
     async authenticate(request, requirements = {}) {
       try {
-        return { claims: await verifyAuthorization(request.headers.get('authorization'), requirements) };
+        return { claims: await verifyRequest(request, requirements) };
       } catch (error) {
         return { response: errorResponse(error, logger) };
       }
     },
     sessionCookie: (session) => sessionCookie(config, session, now()),
     createAccessToken: async (user) => (await mintAccessToken(keys, config.jwt, events, user, now())).token,
+    health: () => checkStoreHealth(store, logger),
     close: () => store.close(),
   };
 }

@@ -28,8 +28,10 @@ export type JwtRefreshErrorCode =
   | 'ERR_METHOD_NOT_ALLOWED'
   | 'ERR_RATE_LIMITED'
   | 'ERR_CSRF'
+  | 'ERR_CROSS_ORIGIN'
   | 'ERR_SESSION_METADATA_INVALID'
   | 'ERR_STORE'
+  | 'ERR_STORE_UNAVAILABLE'
   | 'ERR_INTERNAL';
 
 /** Base class of every jwt-refresh error. Narrow with `instanceof` or `code`. */
@@ -126,7 +128,7 @@ export class RateLimitedError extends coded('ERR_RATE_LIMITED') {
   }
 }
 
-/** Cookie mode: a login, refresh or logout arrived without the anti-CSRF header (`cookie.csrfHeader`). */
+/** Cookie mode: a login, refresh, logout or revocation arrived without the opt-in anti-CSRF header (`cookie.csrfHeader`). */
 export class CsrfError extends coded('ERR_CSRF') {
   constructor(headerName = 'x-requested-with') {
     super(`Missing ${headerName} header.`);
@@ -134,16 +136,53 @@ export class CsrfError extends coded('ERR_CSRF') {
 }
 
 /**
+ * Cookie mode: a browser marked a login, refresh, logout or revocation as cross-site (`Sec-Fetch-Site`),
+ * or sent an `Origin` that is neither the request's own nor a trusted one (docs/csrf.md).
+ */
+export class CrossOriginRequestError extends codedWithMessage('ERR_CROSS_ORIGIN', 'Cross-origin request refused.') {}
+
+/**
  * Session metadata given to `issueSession` is not a small plain JSON object
  * (`maxSessionMetadataBytes`). `message` says what is wrong, never the value.
  */
 export class SessionMetadataError extends coded('ERR_SESSION_METADATA_INVALID') {}
 
-/** A store operation failed. The driver's message stays in `cause`; clients see a generic 500. */
-export class StoreError extends coded('ERR_STORE') {
-  constructor(operation: string, options?: { cause?: unknown }) {
-    super(`Store operation failed: ${operation}`, options);
+/** What a {@link StoreError} records besides its operation. */
+export interface StoreErrorOptions {
+  /** The driver's error, kept for the server's own diagnostics and never serialised. */
+  cause?: unknown;
+  /** The store's backend (`postgres`, `mysql`, `redis`, ...), for the log line. */
+  store?: string;
+  /** The driver's error code (SQLSTATE, errno name, server reply prefix), for the log line; never a message. */
+  driverCode?: string | number;
+}
+
+/**
+ * A store operation failed. The driver's message stays in `cause`; clients see a generic 500.
+ * `store`, `operation` and `driverCode` are what the log line shows.
+ */
+export class StoreError extends JwtRefreshError {
+  // Widened so that StoreUnavailableError, a StoreError, can carry its own code.
+  static readonly code: 'ERR_STORE' | 'ERR_STORE_UNAVAILABLE' = 'ERR_STORE';
+  readonly code: 'ERR_STORE' | 'ERR_STORE_UNAVAILABLE' = 'ERR_STORE';
+  readonly operation: string;
+  readonly store: string | undefined;
+  readonly driverCode: string | number | undefined;
+  constructor(operation: string, options: StoreErrorOptions = {}) {
+    super(`Store operation failed: ${operation}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.operation = operation;
+    this.store = options.store;
+    this.driverCode = options.driverCode;
   }
+}
+
+/**
+ * The store could not be reached or did not answer in time (connection refused or lost, timeout, pool exhausted,
+ * server shutting down): a {@link StoreError} that retrying later may cure. Clients get 503 with `Retry-After`.
+ */
+export class StoreUnavailableError extends StoreError {
+  static override readonly code = 'ERR_STORE_UNAVAILABLE' as const;
+  override readonly code = 'ERR_STORE_UNAVAILABLE' as const;
 }
 
 /** Anything unexpected. Clients see a generic 500; the cause is kept for the server log. */

@@ -39,13 +39,27 @@ export function createJsonLogger(level: LogLevel = 'info', write: (line: string)
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
+/**
+ * A request target (`req.url`) as a log line may carry it: the path only. The
+ * query string and a fragment may hold a token, and the userinfo of an
+ * absolute-form target (`http://user:password@host/...`) a password.
+ *
+ * @example
+ * loggableRequestTarget('http://a:b@host/api/token/refresh?refresh_token=x#y'); // 'http://host/api/token/refresh'
+ */
+export function loggableRequestTarget(target: string): string {
+  const end = target.search(/[?#]/);
+  const path = end === -1 ? target : target.slice(0, end);
+  return path.replace(/^([a-z][a-z\d+.-]*:\/\/)[^/]*@/i, '$1');
+}
+
 /** How deep a cause chain is followed; a cycle or a long chain stops here. */
 const MAX_CAUSE_DEPTH = 4;
 
 /**
  * An error as a log field, under the redaction rules: a {@link StoreError}
- * keeps only its operation and the driver's error code (a driver message may
- * quote SQL holding a token hash); anything else (thrown by a user provider,
+ * keeps only its store, its operation and the driver's error code (a driver
+ * message may quote SQL holding a token hash); anything else (thrown by a user provider,
  * a listener, a hasher: the application's own code) keeps its name, code,
  * message and cause chain, which is what its author needs to fix it.
  * Messages of jwt-refresh's own errors never hold a token (src/errors.ts).
@@ -57,8 +71,16 @@ export function describeError(error: unknown, depth = 0): Record<string, unknown
   if (!(error instanceof Error)) return { type: typeof error };
   const code = (error as { code?: unknown }).code;
   if (error instanceof StoreError) {
-    const driverCode = (error.cause as { code?: unknown } | undefined)?.code;
-    return { name: error.name, code, message: error.message, ...(isPrintableCode(driverCode) ? { driverCode } : {}) };
+    // Which store, which operation, and the driver's code: what an operator needs, and nothing that may quote SQL or values.
+    const driverCode = error.driverCode ?? (error.cause as { code?: unknown } | undefined)?.code;
+    return {
+      name: error.name,
+      code,
+      message: error.message,
+      ...(error.store === undefined ? {} : { store: error.store }),
+      operation: error.operation,
+      ...(isPrintableCode(driverCode) ? { driverCode } : {}),
+    };
   }
   const described: Record<string, unknown> = { name: error.name, message: error.message };
   if (isPrintableCode(code)) described.code = code;

@@ -7,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { User } from '../src/auth/user.js';
 import { SIGNATURE_ALGORITHMS, jwtSchema, type SignatureAlgorithm } from '../src/config/schema.js';
 import { JwtExpiredError, JwtInvalidError, KeyError } from '../src/errors.js';
+import { EventDispatcher } from '../src/events.js';
 import { buildAccessTokenClaims } from '../src/jwt/build-claims.js';
 import { generateKeyPair } from '../src/jwt/generate-key-pair.js';
 import { loadAccessTokenKeys, type AccessTokenKeys } from '../src/jwt/load-keys.js';
+import { mintAccessToken } from '../src/jwt/mint-access-token.js';
 import { signAccessToken } from '../src/jwt/sign.js';
 import { verifyAccessToken } from '../src/jwt/verify.js';
 
@@ -137,6 +139,20 @@ describe('buildAccessTokenClaims', () => {
     expect(first).not.toHaveProperty('nbf');
     expect(first).not.toHaveProperty('iss');
     expect(first).not.toHaveProperty('aud');
+  });
+
+  it('never sets an exp past the year 9999, whatever tokenTtl says', () => {
+    expect(buildAccessTokenClaims(alice, jwtOptions({ tokenTtl: 1e15 }), NOW).exp).toBe(253_402_300_799);
+  });
+
+  it('clamps an exp a jwtCreated listener set past the year 9999, so the token it signs still verifies', async () => {
+    const events = new EventDispatcher();
+    events.on('jwtCreated', ({ claims }) => {
+      claims.exp = 1e300;
+    });
+    const jwt = jwtOptions({ algorithm: 'ES256' });
+    const { token } = await mintAccessToken(es256Keys, jwt, events, alice, NOW);
+    expect((await verifyAccessToken(token, es256Keys, jwt, NOW)).exp).toBe(253_402_300_799);
   });
 
   it('follows setSubject, setJti, setNotBefore, issuer, audience and userIdClaim', () => {
@@ -347,6 +363,23 @@ describe('verifyAccessToken', () => {
     await expectInvalid(verifyAccessToken(await signWithHeader({ typ: 'at+jwt' }), es256Keys, jwt, NOW));
     expect((await verifyAccessToken(await signWithHeader({}), es256Keys, jwt, NOW)).username).toBe('alice');
     expect((await verifyAccessToken(await signWithHeader({ typ: 'jwt' }), es256Keys, jwt, NOW)).username).toBe('alice');
+  });
+
+  it('compares typ as RFC 7515 §4.1.9 says: application/jwt is JWT; a typ that is no string is refused, not a crash', async () => {
+    const signWithHeader = (header: Record<string, unknown>) =>
+      new SignJWT(claimsAt(NOW)).setProtectedHeader({ alg: 'ES256', ...header } as { alg: string }).sign(es256Keys.signingKey!);
+    for (const typ of ['application/jwt', 'APPLICATION/JWT', 'JWT']) {
+      expect((await verifyAccessToken(await signWithHeader({ typ }), es256Keys, jwt, NOW)).username).toBe('alice');
+    }
+    for (const typ of [5, { media: 'JWT' }, ['JWT'], null, true, 'application/at+jwt', 'text/jwt']) {
+      await expectInvalid(verifyAccessToken(await signWithHeader({ typ }), es256Keys, jwt, NOW));
+    }
+  });
+
+  it('refuses an exp past the year 9999, which no store can date; accepts one up to it', async () => {
+    await expectInvalid(verifyAccessToken(await sign(claimsAt(NOW, { exp: 1e300 })), es256Keys, jwt, NOW));
+    await expectInvalid(verifyAccessToken(await sign(claimsAt(NOW, { exp: 253_402_300_800 })), es256Keys, jwt, NOW));
+    expect((await verifyAccessToken(await sign(claimsAt(NOW, { exp: 253_402_300_799 })), es256Keys, jwt, NOW)).exp).toBe(253_402_300_799);
   });
 
   it('refuses a token signed with another key', async () => {

@@ -32,7 +32,18 @@ describe('parseConfig defaults', () => {
       accessTokenRenewal: false,
       loadUser: false,
       oauthEndpoints: false,
+      clearBatchSize: 1000,
+      legacySha256Tokens: false,
+      accessTokenExtractors: [{ type: 'header', name: 'Authorization', prefix: 'Bearer' }],
       rateLimit: { enabled: false, windowSeconds: 60, login: 10, refresh: 60, family: 30, revoke: 30 },
+      passwordHashing: {
+        algorithm: 'scrypt',
+        scrypt: { cost: 32_768, blockSize: 8, parallelization: 1 },
+        argon2: { memoryCost: 65_536, timeCost: 4, parallelism: 1 },
+        bcrypt: { cost: 13 },
+        maxQueued: 32,
+        retryAfterSeconds: 1,
+      },
       cookie: {
         enabled: false,
         sameSite: 'lax',
@@ -43,7 +54,8 @@ describe('parseConfig defaults', () => {
         partitioned: false,
         removeTokenFromBody: true,
         prefix: '',
-        csrfHeader: 'x-requested-with',
+        trustedOrigins: [],
+        csrfHeader: null,
       },
       jwt: {
         algorithm: 'ES256',
@@ -59,6 +71,7 @@ describe('parseConfig defaults', () => {
         login: '/api/login_check',
         refresh: '/api/token/refresh',
         invalidate: '/api/token/invalidate',
+        revoke: '/api/token/revoke',
         sessions: '/api/sessions',
         renew: '/api/token/renew',
         jwks: '/.well-known/jwks.json',
@@ -175,6 +188,8 @@ describe('cookie prefix rules (RFC 6265bis §4.1.3), enforced at start', () => {
     ['a Partitioned cookie without Secure', { partitioned: true, secure: false }, 'cookie.partitioned'],
     ['a path that would add an attribute', { path: '/; Domain=evil.example' }, 'cookie.path'],
     ['a domain with white space', { domain: 'example.com; Secure' }, 'cookie.domain'],
+    ['a trusted origin with a path', { trustedOrigins: ['https://app.example/'] }, 'cookie.trustedOrigins.0'],
+    ['a trusted origin that is a host name', { trustedOrigins: ['https://ok.example', 'app.example'] }, 'cookie.trustedOrigins.1'],
   ])('refuses %s, naming the option', (_name, cookie, path) => {
     expect(() => parseConfig({ cookie: { enabled: true, ...cookie } })).toThrow(path);
   });

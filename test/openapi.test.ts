@@ -140,7 +140,7 @@ describe('OpenAPI document', () => {
     expect(error.required).toEqual(['code', 'message']);
     expect(error.properties!.code!.type).toBe('integer');
     expect(Object.keys(login.responses).sort()).toEqual(['200', '400', '401', '413', '415']);
-    // No CSRF header outside cookie mode, and no rate limit unless enabled.
+    // No cross-origin refusal outside cookie mode, and no rate limit unless enabled.
     expect(login.responses['403']).toBeUndefined();
     expect(login.responses['429']).toBeUndefined();
 
@@ -161,6 +161,14 @@ describe('OpenAPI document', () => {
     expect(invalidate.security).toEqual([{}, { bearerAuth: [] }]);
     expect(responseSchema(document, invalidate, '200').required).toEqual(['code', 'message']);
     expect(responseSchema(document, invalidate, '400').required).toEqual(['code', 'message']);
+
+    // RFC 7009 beside the bundle's routes: `token` (form first, as the RFC), no client authentication.
+    const tokenRevoke = operation(document, 'post', '/api/token/revoke');
+    expect(tokenRevoke.security).toEqual([]);
+    expect(Object.keys(tokenRevoke.requestBody!.content)).toEqual([FORM, JSON_TYPE]);
+    expect(requestSchema(document, tokenRevoke, FORM).required).toEqual(['token']);
+    expect(Object.keys(tokenRevoke.responses).sort()).toEqual(['200', '400', '413']);
+    expect(responseSchema(document, tokenRevoke, '400').required).toEqual(['error', 'error_description']);
 
     const sessions = operation(document, 'get', '/api/sessions');
     expect(sessions.security).toEqual([{ bearerAuth: [] }]);
@@ -197,20 +205,20 @@ describe('OpenAPI document', () => {
     expect(lintProblems(document)).toEqual([]);
   });
 
-  it('in cookie mode: the cookie, the required CSRF header, no refresh token in the body', async () => {
+  it('in cookie mode: the cookie, the cross-origin 403, no header asked, no refresh token in the body', async () => {
     const document = await documentOf({ cookie: { enabled: true }, rateLimit: { enabled: true } });
-    const csrf = { name: 'x-requested-with', in: 'header', required: true };
     const cookie = { name: 'refresh_token', in: 'cookie', required: false };
 
     const login = operation(document, 'post', '/api/login_check');
-    expect(login.parameters).toEqual([expect.objectContaining(csrf)]);
+    expect(login.parameters ?? []).toEqual([]);
     expect(responseSchema(document, login, '403').required).toEqual(['code', 'message']);
+    expect(login.responses['403']!.description).toContain('Cross-origin request refused.');
     expect(login.responses['200']!.headers).toHaveProperty('Set-Cookie');
     expect(login.responses['429']!.headers).toHaveProperty('Retry-After');
 
     for (const path of ['/api/token/refresh', '/api/token/invalidate']) {
       const op = operation(document, 'post', path);
-      expect(op.parameters, path).toEqual([expect.objectContaining(csrf), expect.objectContaining(cookie)]);
+      expect(op.parameters, path).toEqual([expect.objectContaining(cookie)]);
       // The token may come from the cookie instead.
       expect(op.requestBody!.required, path).toBe(false);
       expect(requestSchema(document, op).required ?? [], path).toEqual([]);
@@ -222,18 +230,29 @@ describe('OpenAPI document', () => {
     expect(pair.required).toEqual(['token']);
     expect(pair.properties).not.toHaveProperty('refresh_token');
 
-    // Bearer routes read no cookie and need no CSRF header.
+    expect(Object.keys(operation(document, 'post', '/api/token/revoke').responses)).toContain('403');
+    // Bearer routes read no cookie and are not checked.
     expect(operation(document, 'get', '/api/sessions').parameters ?? []).toEqual([]);
+    expect(operation(document, 'get', '/api/sessions').responses['403']).toBeUndefined();
     expect(lintProblems(document)).toEqual([]);
   });
 
-  it('in cookie mode: names the cookie with its prefix, and asks no header when csrfHeader is null', async () => {
-    const document = await documentOf({ cookie: { enabled: true, prefix: '__Host-', csrfHeader: null, removeTokenFromBody: false } });
+  it('in cookie mode: names the cookie with its prefix, and asks for the opt-in csrfHeader when set', async () => {
+    const document = await documentOf({ cookie: { enabled: true, prefix: '__Host-', csrfHeader: 'x-csrf', removeTokenFromBody: false } });
+    const header = expect.objectContaining({ name: 'x-csrf', in: 'header', required: true });
     const refresh = operation(document, 'post', '/api/token/refresh');
-    expect(refresh.parameters).toEqual([expect.objectContaining({ name: '__Host-refresh_token', in: 'cookie' })]);
-    expect(refresh.responses['403']).toBeUndefined();
-    expect(operation(document, 'post', '/api/login_check').parameters ?? []).toEqual([]);
+    expect(refresh.parameters).toEqual([header, expect.objectContaining({ name: '__Host-refresh_token', in: 'cookie' })]);
+    expect(refresh.responses['403']!.description).toContain('Missing x-csrf header.');
+    expect(operation(document, 'post', '/api/login_check').parameters).toEqual([header]);
+    expect(operation(document, 'post', '/api/token/revoke').parameters).toEqual([header]);
     expect(responseSchema(document, refresh, '200').required).toEqual(['token', 'refresh_token']);
+  });
+
+  it("in cookie mode with removeTokenFromBody 'auto': the refresh token is an optional member of the token pair", async () => {
+    const document = await documentOf({ cookie: { enabled: true, removeTokenFromBody: 'auto' } });
+    const pair = responseSchema(document, operation(document, 'post', '/api/login_check'), '200');
+    expect(pair.required).toEqual(['token']);
+    expect(pair.properties).toHaveProperty('refresh_token');
   });
 
   it('with bundleCompat: the token may come from the query string', async () => {
@@ -320,10 +339,15 @@ describe('the standalone server’s OpenAPI document', () => {
       expect(health.security).toEqual([]);
       expect(responseSchema(document, health, '200').required).toEqual(['status']);
 
-      // The library's routes as the server configures them: cookie mode, so the CSRF header.
-      expect(operation(document, 'post', '/api/login_check').parameters).toEqual([
-        expect.objectContaining({ name: 'x-requested-with', in: 'header', required: true }),
+      // The library's routes as the server configures them: cookie mode under __Host-, no header asked,
+      // the refresh token in the body for clients that are no browser only.
+      const login = operation(document, 'post', '/api/login_check');
+      expect(login.parameters ?? []).toEqual([]);
+      expect(Object.keys(login.responses)).toContain('403');
+      expect(operation(document, 'post', '/api/token/refresh').parameters).toEqual([
+        expect.objectContaining({ name: '__Host-refresh_token', in: 'cookie' }),
       ]);
+      expect(responseSchema(document, login, '200').required).toEqual(['token']);
       expect(operation(document, 'get', '/api/openapi.json').operationId).toBe('openapi');
       expect(lintProblems(document)).toEqual([]);
     } finally {

@@ -31,13 +31,11 @@ describe('standalone server', () => {
     rmSync(cwd, { recursive: true, force: true });
   });
 
-  // The server runs in cookie mode by default, so login, refresh and logout need the CSRF header.
-  const csrf = { 'x-requested-with': 'test' };
-
+  // Cookie mode by default, yet a client that is no browser sends no extra header (docs/csrf.md).
   async function post(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
     const response = await fetch(`${server!.baseUrl}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...csrf },
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
     return { status: response.status, json: (await response.json()) as Record<string, unknown> };
@@ -179,7 +177,7 @@ describe('standalone server', () => {
       const otherAuth = { authorization: `Bearer ${other.json.token as string}` };
       await fetch(`${first.baseUrl}/api/token/invalidate`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...csrf, ...otherAuth },
+        headers: { 'content-type': 'application/json', ...otherAuth },
         body: JSON.stringify({ refresh_token: other.json.refresh_token }),
       });
       expect((await fetch(`${second.baseUrl}/api/me`, { headers: otherAuth })).status).toBe(401);
@@ -191,7 +189,7 @@ describe('standalone server', () => {
       expect([me.status, await me.json()]).toEqual([401, { code: 401, message: 'Invalid JWT Token' }]);
       const refreshed = await fetch(`${second.baseUrl}/api/token/refresh`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...csrf },
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ refresh_token: login.json.refresh_token }),
       });
       expect(refreshed.status).toBe(401);
@@ -199,6 +197,27 @@ describe('standalone server', () => {
       second.process.kill('SIGTERM');
       await second.exited;
     }
+  });
+
+  it("runs the README's curl session as written, with no extra header", async () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## A session with curl'));
+    const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block).toContain('curl -s -X POST http://127.0.0.1:8080/api/login_check');
+    server = await spawnServer({ LOG_LEVEL: 'silent' }, cwd);
+    const script = block!.replaceAll('http://127.0.0.1:8080', server.baseUrl);
+    const result = spawnSync('bash', ['-e', '-o', 'pipefail', '-c', script], { cwd, encoding: 'utf8', timeout: 20_000 });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const login = JSON.parse(readFileSync(join(cwd, 'login.json'), 'utf8')) as Record<string, unknown>;
+    expect(login.refresh_token).toMatch(/^[0-9a-f]{128}$/);
+    const refreshed = JSON.parse(readFileSync(join(cwd, 'refresh.json'), 'utf8')) as Record<string, unknown>;
+    expect(refreshed.refresh_token).toMatch(/^[0-9a-f]{128}$/);
+    expect(refreshed.refresh_token).not.toBe(login.refresh_token);
+    expect(result.stdout).toContain('"username":"demo"');
+    expect(result.stdout).toContain('{"code":401,"message":"JWT Token not found"}');
+    expect(result.stdout).toContain('{"code":200,"message":"The supplied refresh_token has been invalidated."}');
+    expect(result.stdout.endsWith('{"code":401,"message":"Invalid JWT Refresh Token"}')).toBe(true);
   });
 
   it('refuses an invalid jwt.algorithm in the config file before it makes a development key, naming the file and the option', () => {

@@ -16,6 +16,7 @@ import {
 } from '../errors.js';
 import { errorParts, isClientError } from '../http/error-response.js';
 import type { AccessTokenClaims } from '../jwt/build-claims.js';
+import { frameworkErrorParts } from './node/framework-error-parts.js';
 import { handleNodeRequest } from './node/handle-node-request.js';
 import { bodyFromParsed, readNodeBody } from './node/read-node-body.js';
 import { writeNodeParts } from './node/write-node-response.js';
@@ -72,7 +73,8 @@ export function jwtRefreshErrorHandler(jwtRefresh: JwtRefresh): ErrorRequestHand
     if (type === 'charset.unsupported' || type === 'encoding.unsupported') {
       return writeNodeParts(res, errorParts(new UnsupportedMediaTypeError()));
     }
-    writeNodeParts(res, errorParts(error, jwtRefresh.logger));
+    // Other body-parser refusals (request.aborted, parameters.too.many, ...) keep their 4xx.
+    writeNodeParts(res, frameworkErrorParts(error, jwtRefresh.logger));
   };
 }
 
@@ -170,7 +172,7 @@ function guard(jwtRefresh: JwtRefresh, requirements: AccessRequirements, options
   const { credentialsRequired = true, passErrors = false } = options;
   return async (req, res, next) => {
     try {
-      req.auth = { claims: await jwtRefresh.verifyAuthorization(req.headers.authorization, requirements) };
+      req.auth = { claims: await jwtRefresh.verifyRequest(req, requirements) };
     } catch (error) {
       if (!credentialsRequired && error instanceof JwtNotFoundError) return next();
       if (passErrors) return next(isClientError(error) ? new UnauthorizedError(error) : error);

@@ -1,13 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
-import { STATUS_CODES } from 'node:http';
 import type { JwtRefresh } from '../create-jwt-refresh.js';
 import { BadRequestError, JwtRefreshError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
 import { errorParts } from '../http/error-response.js';
-import { jsonParts, type ResponseParts } from '../http/response-parts.js';
+import type { ResponseParts } from '../http/response-parts.js';
 import type { AccessTokenClaims } from '../jwt/build-claims.js';
 import type { Logger } from '../logger.js';
+import { frameworkErrorParts } from './node/framework-error-parts.js';
 import { handleNodeRequest } from './node/handle-node-request.js';
+import { requestTargetUrl } from './node/request-target.js';
 
 /** Options of the Fastify plugin. */
 export interface JwtRefreshFastifyOptions {
@@ -54,32 +55,17 @@ const CATALOGUE_ERROR_BY_FASTIFY_CODE = new Map<string, () => JwtRefreshError>([
   ['FST_ERR_ROUTE_MISSING_CONTENT_TYPE', () => new BadRequestError('Missing Content-Type header.')],
 ]);
 
-/** Headers a response's body decides, never an error's. */
-const BODY_HEADERS = new Set(['content-type', 'content-length']);
-
 /**
  * The answer for an error raised on the token routes outside the core: by
  * Fastify (body limits, a Content-Type it cannot parse, RFC 10008's QUERY
- * rules) or by the app's hooks. A client error keeps its status and gets the
- * core's JSON shape, with the catalogue's message where the core has one and
- * the status's reason phrase otherwise (Fastify's message may quote the
- * request); it is not logged, as the core's own client errors are not.
- * Anything else is the generic 500, logged.
+ * rules) or by the app's hooks. Fastify's refusals the core makes too get the
+ * catalogue's error; any other client error keeps its status in the core's
+ * JSON shape ({@link frameworkErrorParts}), logged at info, never as an error.
  */
 function fastifyErrorParts(error: unknown, log: Logger): ResponseParts {
-  const { code, statusCode, headers } = (error ?? {}) as { code?: unknown; statusCode?: unknown; headers?: unknown };
+  const { code } = (error ?? {}) as { code?: unknown };
   const catalogued = typeof code === 'string' ? CATALOGUE_ERROR_BY_FASTIFY_CODE.get(code) : undefined;
-  if (catalogued !== undefined) return errorParts(catalogued());
-  if (error instanceof JwtRefreshError || typeof statusCode !== 'number' || statusCode < 400 || statusCode > 499)
-    return errorParts(error, log);
-  // Fastify's default error handler sends an error's `headers` too (a rate limiter's Retry-After).
-  const errorHeaders: Record<string, string> = {};
-  if (typeof headers === 'object' && headers !== null) {
-    for (const [name, value] of Object.entries(headers)) {
-      if (typeof value === 'string' && !BODY_HEADERS.has(name.toLowerCase())) errorHeaders[name.toLowerCase()] = value;
-    }
-  }
-  return jsonParts(statusCode, { code: statusCode, message: STATUS_CODES[statusCode] ?? 'Client Error' }, errorHeaders);
+  return catalogued === undefined ? frameworkErrorParts(error, log) : errorParts(catalogued());
 }
 
 function sendParts(reply: FastifyReply, parts: ResponseParts): FastifyReply {
@@ -97,7 +83,7 @@ async function jwtRefreshFastify(fastify: FastifyInstance, options: JwtRefreshFa
     (role?: string): preHandlerAsyncHookHandler =>
     async (request: FastifyRequest, reply: FastifyReply) => {
       try {
-        const claims = await jwtRefresh.verifyAuthorization(request.headers.authorization, role === undefined ? {} : { role });
+        const claims = await jwtRefresh.verifyRequest(request, role === undefined ? {} : { role });
         request.auth = { claims };
         request.user = claims;
       } catch (error) {
@@ -129,9 +115,14 @@ async function jwtRefreshFastify(fastify: FastifyInstance, options: JwtRefreshFa
         // Every method Fastify routes, so the core can answer 405 with Allow for the wrong one.
         routes.all(path, async (request, reply) => {
           // The configured path, whatever prefix it is served under: the core matches its own paths.
-          const query = request.url.indexOf('?');
-          const url = query === -1 ? path : path + request.url.slice(query);
-          const parts = await handleNodeRequest(jwtRefresh, request.method, url, request.headers, {
+          // Its query as the target has it, once the target is known to be well formed (userinfo, a fragment: 400).
+          let search: string;
+          try {
+            ({ search } = requestTargetUrl(request.url));
+          } catch (error) {
+            return sendParts(reply, errorParts(error));
+          }
+          const parts = await handleNodeRequest(jwtRefresh, request.method, path + search, request.headers, {
             clientIp: request.ip,
             body: request.body as Buffer | undefined,
             log: request.log,

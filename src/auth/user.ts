@@ -6,7 +6,7 @@ export interface User {
   identifier: string;
   /** Roles, put in the access token's `roles` claim. */
   roles: string[];
-  /** Password hash from a {@link PasswordHasher}; users without one cannot log in with a password. */
+  /** Password hash: ours (`$scrypt$`, `$argon2id$`, `$2y$`) or one a Symfony app stored (bcrypt, Argon2); users without one cannot log in with a password. */
   passwordHash?: string;
   /** false refuses the user at login and at refresh (default user checker). */
   enabled?: boolean;
@@ -26,7 +26,12 @@ export interface UserProvider {
   loadUserByIdentifier(identifier: string): Promise<User | null>;
   /** The user with this stable id, or null when deleted. Used on refresh. */
   loadUserById(id: string): Promise<User | null>;
-  /** Stores a new hash when the hasher asks for a rehash at login. Optional. */
+  /**
+   * Stores `newHash` for `user` (Symfony's `PasswordUpgraderInterface`): called after a
+   * successful login whose stored hash is of another format or other parameters than
+   * `passwordHashing` (a Symfony bcrypt hash, say). Optional: without it the old hash stays,
+   * and works. A failure is logged and does not fail the login.
+   */
   upgradePassword?(user: User, newHash: string): Promise<void>;
 }
 

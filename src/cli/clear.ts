@@ -8,8 +8,6 @@ import { addStoreOptions, resolveCliSettings, type StoreOptions, USAGE_ERROR, wi
 import { operatorContext } from './operator-context.js';
 import { parseDateArgument } from './parse-date.js';
 
-/** Rows per `DELETE` when `--batch-size` is not given. */
-export const DEFAULT_CLEAR_BATCH_SIZE = 1000;
 /** Largest `--batch-size`: a bigger batch holds the write lock long enough to stall live refreshes. */
 export const MAX_CLEAR_BATCH_SIZE = 100_000;
 /** WAL size past which clear empties the SQLite WAL between batches (see createWalGuard). */
@@ -18,7 +16,8 @@ const WAL_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 100;
 
 interface ClearOptions extends StoreOptions {
-  batchSize: number;
+  /** Else the config's `clearBatchSize` (the bundle's `default_invalid_batch_size`). */
+  batchSize?: number;
   dryRun: boolean;
 }
 
@@ -41,7 +40,11 @@ export function registerClear(program: Command): void {
       .description('delete refresh tokens whose validity ended before now or <date>, in batches')
       // Variadic so `clear -1 day` works unquoted; the words are joined again.
       .argument('[date...]', 'ISO 8601 date, "yesterday", or relative like "-1 day", "-2 weeks" (default: now)')
-      .option('--batch-size <n>', `rows deleted per statement, 1 to ${MAX_CLEAR_BATCH_SIZE}`, parseBatchSize, DEFAULT_CLEAR_BATCH_SIZE)
+      .option(
+        '--batch-size <n>',
+        `rows deleted per statement, 1 to ${MAX_CLEAR_BATCH_SIZE} (default: clearBatchSize, 1000)`,
+        parseBatchSize,
+      )
       .option('--dry-run', 'print the cutoff and delete nothing', false)
       // "-1 day" starts with a dash: without this commander would take it for an unknown option.
       // Real unknown options are still refused in the action.
@@ -76,7 +79,7 @@ export function registerClear(program: Command): void {
     const cleared = await withStore(settings, options, async (store) => {
       process.stdout.write(`Deleting refresh tokens whose validity ended before ${cutoff}\n`);
       warnIfFuture(before, now, 'are deleted');
-      return clearWithProgress(operatorContext(settings.config, store), before, options.batchSize);
+      return clearWithProgress(operatorContext(settings.config, store), before, options.batchSize ?? settings.config.clearBatchSize);
     });
     process.stdout.write(`Revoked ${cleared.deleted} invalid token(s)\n`);
     if (cleared.interrupted) {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { withEnvironmentOverrides } from '../config-file/environment-overrides.js';
 import { loadConfigFileWithWarnings } from '../config-file/load-config-file.js';
 import { parseConfig } from '../config/parse-config.js';
 import type { JwtRefreshConfig, JwtRefreshConfigInput } from '../config/schema.js';
@@ -80,7 +81,8 @@ function parseTableName(value: string): string {
  * Reads the config file (`--config`, else `JWT_REFRESH_CONFIG`) and the
  * environment the server reads (`DATABASE_URL`, `JWT_SECRET_KEY`,
  * `JWT_PUBLIC_KEY`, `JWT_PASSPHRASE`, `REFRESH_TOKEN_PEPPER`,
- * `REFRESH_TOKEN_SECRET`), the environment winning as in the server. Warnings
+ * `REFRESH_TOKEN_SECRET`), the environment winning as in the server (except a
+ * variable the file reads itself with `%env()%`). Warnings
  * about ignored bundle keys go to stderr.
  *
  * @throws ConfigError naming the file, option or variable at fault
@@ -102,22 +104,15 @@ export function resolveCliSettings(options: StoreOptions, env: NodeJS.ProcessEnv
   const configPath = options.config ?? settings.JWT_REFRESH_CONFIG;
   let input: JwtRefreshConfigInput = {};
   let configuredDatabaseUrl: string | undefined;
+  let readByFile: string[] = [];
   if (configPath !== undefined) {
     const loaded = loadConfigFileWithWarnings(configPath, { env });
     for (const warning of loaded.warnings) process.stderr.write(`jwt-refresh: warning: ${warning}\n`);
     input = loaded.config;
     configuredDatabaseUrl = loaded.databaseUrl;
+    readByFile = loaded.environmentRead;
   }
-  const jwt = { ...input.jwt };
-  if (settings.JWT_SECRET_KEY !== undefined) jwt.secretKey = settings.JWT_SECRET_KEY;
-  if (settings.JWT_PUBLIC_KEY !== undefined) jwt.publicKey = settings.JWT_PUBLIC_KEY;
-  if (settings.JWT_PASSPHRASE !== undefined) jwt.passphrase = settings.JWT_PASSPHRASE;
-  const config = parseConfig({
-    ...input,
-    jwt,
-    ...(settings.REFRESH_TOKEN_SECRET === undefined ? {} : { secret: settings.REFRESH_TOKEN_SECRET }),
-    ...(settings.REFRESH_TOKEN_PEPPER === undefined ? {} : { pepper: settings.REFRESH_TOKEN_PEPPER }),
-  });
+  const config = parseConfig(withEnvironmentOverrides(input, settings, readByFile));
   const databaseUrl = options.databaseUrl ?? settings.DATABASE_URL ?? configuredDatabaseUrl ?? DEFAULT_DATABASE_URL;
   return { config, databaseUrl, production: env.NODE_ENV === 'production' };
 }

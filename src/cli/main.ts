@@ -4,7 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { JwtRefreshError } from '../errors.js';
 import { MissingPackageError } from '../server/open-store.js';
 import { registerClear } from './clear.js';
+import { registerDoctor } from './doctor.js';
 import { registerHashPassword } from './hash-password.js';
+import { registerImportGesdinet } from './import-gesdinet.js';
 import { registerKeysGenerate } from './keys-generate.js';
 import { registerMigrate } from './migrate.js';
 import { registerRevoke } from './revoke.js';
@@ -40,6 +42,8 @@ registerRevoke(program);
 registerSessions(program);
 registerMigrate(program);
 registerHashPassword(program);
+registerImportGesdinet(program);
+registerDoctor(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {

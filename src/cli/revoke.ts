@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { findPresentedToken } from '../sessions/find-presented-token.js';
 import { revokeAllSessions } from '../sessions/revoke-all-sessions.js';
 import { revokeSession } from '../sessions/revoke-session.js';
 import type { OperatorContext } from '../sessions/session-context.js';
@@ -62,7 +63,7 @@ export function registerRevoke(program: Command): void {
  * would leave its rotated successors alive); never prints the token.
  */
 async function revokeToken(ctx: OperatorContext, token: string): Promise<void> {
-  const record = await ctx.store.findByHash(ctx.hashToken(token));
+  const record = await findPresentedToken(ctx, token);
   if (record === null) {
     process.stderr.write('Refresh token does not exist\n');
     process.exitCode = 1;

@@ -1,8 +1,10 @@
-import { dirname, resolve as resolvePath } from 'node:path';
+import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { configProblems } from '../config/parse-config.js';
 import { configSchema, type JwtRefreshConfigInput } from '../config/schema.js';
 import { GESDINET, LEXIK, OWN } from './bundle-keys.js';
-import { readGesdinet, readLexik, sectionMapping } from './bundle-sections.js';
+import { readGesdinet } from './gesdinet-section.js';
+import { readLexik } from './lexik-section.js';
+import { sectionMapping } from './read-option.js';
 import { merge } from './merge-options.js';
 import { readDocument } from './read-document.js';
 import { type Context, fail, isMapping, type Mapping, report } from './reading-context.js';
@@ -28,8 +30,9 @@ import { type Context, fail, isMapping, type Mapping, report } from './reading-c
  * path the file wrote it at; a mistyped key comes with the key of its level it
  * resembles (`ttlUpdte: unknown option, did you mean ttlUpdate?`).
  *
- * In the bundle sections, Symfony's `%kernel.project_dir%` (taken to be the
- * config file's directory), `%env(NAME)%` (with the `resolve:`, `int:`, `bool:`
+ * In the bundle sections, Symfony's `%kernel.project_dir%` (the directory that
+ * holds the file's `config/` directory, as in a Symfony project, else the
+ * file's own directory), `%env(NAME)%` (with the `resolve:`, `int:`, `bool:`
  * and `string:` processors) and `%%` are resolved. Our own keys are taken as written.
  */
 
@@ -47,6 +50,12 @@ export interface LoadedConfigFile {
    * (a library user passes a `store` to `createJwtRefresh` instead).
    */
   databaseUrl?: string;
+  /**
+   * The environment variables the file read through `%env()%`. The server and
+   * the CLI do not apply these (`JWT_SECRET_KEY`, ...) over the file a second
+   * time: the file already took them, resolved (`%env(resolve:JWT_SECRET_KEY)%`).
+   */
+  environmentRead: string[];
 }
 
 /** Options of {@link loadConfigFileWithWarnings}. */
@@ -72,13 +81,14 @@ export interface LoadConfigFileOptions {
 export function loadConfigFileWithWarnings(path: string, options: LoadConfigFileOptions = {}): LoadedConfigFile {
   const ctx: Context = {
     file: path,
-    projectDir: dirname(resolvePath(path)),
+    projectDir: projectDirectoryOf(path),
     env: options.env ?? process.env,
     explicit: [],
     defaults: [],
     warnings: [],
     problems: [],
     written: new Map(),
+    environmentRead: new Set(),
   };
 
   const document = readDocument(ctx);
@@ -113,8 +123,23 @@ export function loadConfigFileWithWarnings(path: string, options: LoadConfigFile
   return {
     config: config as JwtRefreshConfigInput,
     warnings: ctx.warnings,
+    environmentRead: [...ctx.environmentRead],
     ...(typeof databaseUrl === 'string' ? { databaseUrl } : {}),
   };
+}
+
+/**
+ * Symfony's `kernel.project_dir` for a config file: the parent of the nearest
+ * `config` directory above it (`app/config/packages/lexik.yaml` → `app`), so the
+ * Flex recipe's `%kernel.project_dir%/config/jwt/private.pem` finds the key; a
+ * file outside any `config` directory has its own directory as the project.
+ */
+function projectDirectoryOf(path: string): string {
+  const own = dirname(resolvePath(path));
+  for (let directory = own; dirname(directory) !== directory; directory = dirname(directory)) {
+    if (basename(directory) === 'config') return dirname(directory);
+  }
+  return own;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { type Assignment, type Context, isMapping, type Mapping, report } from './reading-context.js';
 
 /**
@@ -13,13 +14,13 @@ export function merge(ctx: Context, own: Mapping, ownPrefix: string): Mapping {
     const key = assignment.target.join('.');
     const earlier = fromBundles.get(key);
     if (earlier === undefined) fromBundles.set(key, assignment);
-    else if (earlier.value !== assignment.value) conflict(ctx, earlier.source, assignment.source);
+    else if (!isDeepStrictEqual(earlier.value, assignment.value)) conflict(ctx, earlier.source, assignment.source);
   }
 
   for (const [key, assignment] of fromBundles) {
     const current = read(config, assignment.target);
     if (current === undefined) write(ctx, config, assignment, ownPrefix);
-    else if (current !== assignment.value) conflict(ctx, `${ownPrefix}${key}`, assignment.source);
+    else if (!isDeepStrictEqual(current, assignment.value)) conflict(ctx, `${ownPrefix}${key}`, assignment.source);
   }
 
   for (const assignment of ctx.defaults) {

@@ -19,6 +19,10 @@ export interface Target {
   emptyMeansUnset?: boolean;
   /** PHP juggles numeric strings (typically from `%env()%`) into integers; so do we. */
   integer?: boolean;
+  /** Turns the bundle's value into ours before it is checked (e.g. `same_site: STRICT` into `strict`). */
+  transform?: (value: unknown) => unknown;
+  /** A fallback, as Lexik's `user_identity_field` is for `user_id_claim`: any key that sets the option wins without a conflict. */
+  asDefault?: boolean;
 }
 
 export interface Assignment {
@@ -41,6 +45,8 @@ export interface Context {
   problems: string[];
   /** The bundle key each option written from a bundle came from (by dotted option path), to name it in problems. */
   written: Map<string, string>;
+  /** The environment variables `%env()%` read, so the server does not apply them a second time, unresolved. */
+  environmentRead: Set<string>;
 }
 
 /** A problem with one option, thrown by the helpers that read a value and caught per option. */

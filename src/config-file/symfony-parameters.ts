@@ -32,6 +32,7 @@ function resolveEnv(ctx: Context, expression: string, source: string): unknown {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) optionProblem(`${source}: "${name}" is not an environment variable name`);
   const raw = ctx.env[name];
   if (raw === undefined) optionProblem(`${source}: environment variable ${name} is not set`);
+  ctx.environmentRead.add(name);
 
   let value: unknown = raw;
   for (const processor of processors.reverse()) {

@@ -31,6 +31,16 @@ export type SignatureAlgorithm = (typeof SIGNATURE_ALGORITHMS)[number];
 const COOKIE_ATTRIBUTE_VALUE = /^[\x21-\x3A\x3C-\x7E]*$/;
 const COOKIE_ATTRIBUTE_MESSAGE = 'printable ASCII without ";" or white space';
 
+/** Whether `value` is an origin as browsers serialize it in `Origin`: no path, no trailing slash, lower case, no default port. */
+function isSerializedOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 /** Claims the library writes itself; an identifier under one of them would break verification or the blocklist. */
 const RESERVED_CLAIMS = new Set(['exp', 'iat', 'nbf', 'jti', 'iss', 'aud', 'roles', 'sid', 'auth_time']);
 
@@ -55,19 +65,31 @@ export const cookieSchema = z
     secure: z.boolean().default(true),
     /** Partitioned attribute, CHIPS (bundle: `cookie.partitioned`). */
     partitioned: z.boolean().default(false),
-    /** Leave the refresh token out of the JSON body when it is set as a cookie (bundle: `cookie.remove_token_from_body`). */
-    removeTokenFromBody: z.boolean().default(true),
+    /**
+     * Leave the refresh token out of the JSON body when it is set as a cookie (bundle: `cookie.remove_token_from_body`).
+     * `'auto'` decides per request, as SuperTokens' token transfer method does: a request a browser marks
+     * (`Sec-Fetch-Site` or `Origin`) gets the token only as the HttpOnly cookie, any other client (curl, a
+     * mobile app, a bundle client) in the body too. The standalone server's default.
+     */
+    removeTokenFromBody: z.union([z.boolean(), z.literal('auto')]).default(true),
     /**
      * Cookie name prefix (RFC 6265bis §4.1.3): `__Host-` (requires `secure`, `path: '/'`, no `domain`)
      * or `__Secure-` (requires `secure`); browsers enforce them, so we refuse a config that breaks them.
      */
     prefix: z.enum(['', '__Host-', '__Secure-']).default(''),
     /**
-     * Header a request must carry (any non-empty value) when its refresh token comes from the cookie:
-     * a cross-site form cannot set a custom header, and a cross-origin fetch that sets one needs a CORS
-     * preflight the server does not grant. SameSite alone does not cover same-site subdomains. Null turns it off.
+     * Origins (`scheme://host[:port]`) whose browser requests the cross-origin check lets through on the
+     * routes that set or clear the cookie, as Go's `CrossOriginProtection.AddTrustedOrigin` (docs/csrf.md).
      */
-    csrfHeader: z.string().min(1).nullable().default('x-requested-with'),
+    trustedOrigins: z
+      .array(z.string().refine(isSerializedOrigin, 'an origin such as "https://app.example.com": scheme, host and port only'))
+      .default([]),
+    /**
+     * Opt-in extra to the Fetch Metadata check: a header the routes that set or clear the cookie require
+     * (any non-empty value). A cross-site form cannot set a custom header, and a cross-origin fetch that
+     * sets one needs a CORS preflight. Null (the default) asks for none, so non-browser clients need nothing.
+     */
+    csrfHeader: z.string().min(1).nullable().default(null),
   })
   .strict()
   .superRefine((cookie, context) => {
@@ -133,9 +155,10 @@ export const jwtSchema = z
     /**
      * Older keys that still verify (newest signs, all verify): each with its `kid` and its
      * public key as PEM or path (the shared secret for HS*). Tokens whose `kid` names none of
-     * these nor `kid` are refused.
+     * these nor `kid` are refused. A key without `kid` (lexik: `additional_public_keys`) is tried,
+     * in order, on a token without a `kid` (or with the current one) that the current key does not verify.
      */
-    verificationKeys: z.array(z.object({ kid: z.string().min(1), key: z.string().min(1) }).strict()).default([]),
+    verificationKeys: z.array(z.object({ kid: z.string().min(1).optional(), key: z.string().min(1) }).strict()).default([]),
     /** Give every access token a random `jti` (needed by the logout blocklist). */
     setJti: z.boolean().default(true),
     /** Set `nbf` to the issue time. */
@@ -151,6 +174,8 @@ export const routesSchema = z
     refresh: z.string().startsWith('/').default('/api/token/refresh'),
     /** Logout path (the bundle's `api_token_invalidate` route). */
     invalidate: z.string().startsWith('/').default('/api/token/invalidate'),
+    /** RFC 7009 revocation of a refresh or access token (SPEC §5), beside the bundle's routes; null turns it off. */
+    revoke: z.string().startsWith('/').nullable().default('/api/token/revoke'),
     /** Sessions of the caller (GET lists; `/revoke`, `/revoke-others`, `/revoke-all` below it). Null turns them off. */
     sessions: z.string().startsWith('/').nullable().default('/api/sessions'),
     /** Access-token renewal (SPEC §3b), served only with `accessTokenRenewal`. */
@@ -192,6 +217,91 @@ export const rateLimitSchema = z
   })
   .strict();
 
+/**
+ * Password hashing and the bound on login's password checks (docs/passwords.md).
+ * Hashes of every format jwt-refresh reads verify whatever `algorithm` says (its
+ * `$scrypt$`, Symfony's bcrypt `$2y$` and Argon2 PHC strings) and are rehashed
+ * with `algorithm` at the next successful login (Symfony's `migrate_from`).
+ */
+export const passwordHashingSchema = z
+  .object({
+    /** Algorithm of new hashes and of the rehash at login. `argon2id` needs the optional `argon2` package. */
+    algorithm: z.enum(['scrypt', 'argon2id', 'bcrypt']).default('scrypt'),
+    /** scrypt: cost N (a power of two), block size r, parallelization p. Default N=2^15, r=8, p=1 (OWASP). */
+    scrypt: z
+      .object({ cost: positiveInteger.default(32_768), blockSize: positiveInteger.default(8), parallelization: positiveInteger.default(1) })
+      .strict()
+      .prefault({}),
+    /** Argon2id: memory in KiB (m), passes (t), lanes (p). Default PHP's and Symfony's: m=65536, t=4, p=1. */
+    argon2: z
+      .object({
+        memoryCost: positiveInteger.default(65_536),
+        timeCost: positiveInteger.default(4),
+        parallelism: positiveInteger.default(1),
+      })
+      .strict()
+      .prefault({}),
+    /** bcrypt: cost (log2 of the rounds). Default 13, Symfony's. */
+    bcrypt: z
+      .object({ cost: z.int().min(4).max(16).default(13) })
+      .strict()
+      .prefault({}),
+    /**
+     * Password checks (logins) running at once in this process. Default: CPU cores − 1, at most
+     * `UV_THREADPOOL_SIZE` − 2 (at least 1), so hashing never holds every libuv thread and token
+     * signing, on the same pool, always finds one. Set it when several processes share the cores.
+     */
+    concurrency: positiveInteger.optional(),
+    /** Logins waiting for a check slot; the next one is refused with 429 and `Retry-After`. 0: none wait. */
+    maxQueued: z.int().nonnegative().default(32),
+    /** `Retry-After` of that refusal, in seconds. */
+    retryAfterSeconds: positiveSeconds.default(1),
+  })
+  .strict();
+
+/** One place protected routes look for the access token; see `accessTokenExtractors`. */
+export const accessTokenExtractorSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('header'),
+      /** Header name, any case (lexik: `authorization_header.name`). */
+      name: z
+        .string()
+        .regex(/^[!#$%&'*+.^`|~\w-]+$/, 'an HTTP header name')
+        .default('Authorization'),
+      /** Scheme before the token, compared without case; '' takes the whole value (lexik: `authorization_header.prefix`). */
+      prefix: z
+        .string()
+        .regex(/^[!#$%&'*+.^`|~\w-]*$/, 'a word without spaces, or ""')
+        .default('Bearer'),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('query'),
+      /** Query parameter (lexik: `query_parameter.name`). */
+      name: z.string().min(1).default('bearer'),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('cookie'),
+      /** Cookie name (lexik: `cookie.name`). */
+      name: z.string().min(1).regex(COOKIE_ATTRIBUTE_VALUE, COOKIE_ATTRIBUTE_MESSAGE).default('BEARER'),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('splitCookie'),
+      /** Cookies holding the token's parts, in order (lexik: `split_cookie.cookies`). */
+      names: z.array(z.string().min(1).regex(COOKIE_ATTRIBUTE_VALUE, COOKIE_ATTRIBUTE_MESSAGE)).min(1),
+    })
+    .strict(),
+]);
+
+/** One entry of `accessTokenExtractors`, defaults applied. */
+export type AccessTokenExtractor = z.output<typeof accessTokenExtractorSchema>;
+
 export const configSchema = z
   .object({
     /** Refresh-token lifetime in seconds (bundle: `ttl`). */
@@ -218,16 +328,38 @@ export const configSchema = z
     reuseGraceSeconds: seconds.default(10),
     /** Absolute lifetime of a token family in seconds, from login; neither rotation nor `ttlUpdate` passes it. Off when absent. */
     maxSessionLifetime: positiveSeconds.optional(),
-    /** Keep only the newest N live families per user after a login. Off when absent. */
+    /**
+     * Most live families (signed-in devices) per user (bundle: `max_tokens_per_user`): a login beyond
+     * it revokes the families that have gone longest without a refresh. Off when absent.
+     */
     maxTokensPerUser: positiveInteger.optional(),
     /** Secret for HMAC-SHA-256 of stored tokens. Without it tokens are stored as SHA-256. Never stored. */
     pepper: z.string().min(16).optional(),
+    /**
+     * With a `pepper`: a token not found by its HMAC is looked up once more by its
+     * marked SHA-256 (`sha256$<hex>`), the form of the gesdinet bundle's hashed rows
+     * that `jwt-refresh import-gesdinet` keeps. Off: no second lookup. Without a pepper it changes nothing.
+     */
+    legacySha256Tokens: z.boolean().default(false),
     /**
      * Server secret from which a rotated token's successor is derived, so a retried
      * refresh inside the grace window gets the same successor on every instance.
      * Instances that share a store must share it. A random one is made per process when absent.
      */
     secret: z.string().min(16).optional(),
+    /** Rows `jwt-refresh clear` deletes per statement when `--batch-size` is not given (bundle: `default_invalid_batch_size`). */
+    clearBatchSize: positiveInteger.max(100_000).default(1000),
+    /**
+     * Where protected routes read the access token, tried in order, the first found wins (lexik:
+     * `token_extractors`): a `header` (`prefix` '' takes the whole value), a `query` parameter,
+     * a `cookie`, or a `splitCookie` (the token's parts in several cookies, joined with "."). A token in a
+     * cookie is sent by the browser on cross-site requests too, and one in the query string ends up in logs:
+     * keep the header first and add those only for clients that need them.
+     */
+    accessTokenExtractors: z
+      .array(accessTokenExtractorSchema)
+      .min(1)
+      .default([{ type: 'header', name: 'Authorization', prefix: 'Bearer' }]),
     /** Largest accepted request body in bytes. */
     maxBodyBytes: positiveInteger.default(16_384),
     /** Largest session metadata (`issueSession`'s `metadata`), in bytes of JSON. */
@@ -243,6 +375,7 @@ export const configSchema = z
      */
     trustProxy: z.union([z.boolean(), z.int().min(1).max(32)]).default(false),
     rateLimit: rateLimitSchema.prefault({}),
+    passwordHashing: passwordHashingSchema.prefault({}),
     /** Serve `POST routes.renew`: a valid access token in, a fresh one out (SPEC §3b). Off as in the seeds' blog post. */
     accessTokenRenewal: z.boolean().default(false),
     /**

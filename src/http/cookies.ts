@@ -7,19 +7,29 @@ const MAX_COOKIE_SECONDS = 400 * 24 * 3600;
 /**
  * The value of cookie `name` in a Cookie header, or null. A malformed
  * percent-encoding yields null rather than an exception.
+ *
+ * A name sent more than once with different values yields null too: the
+ * ambiguity is refused, never settled by order. Browsers send the cookie with
+ * the longest path first, so "the first one wins" would let a cookie planted
+ * from a sibling subdomain (`Domain=` the parent, a narrower `Path=`) decide
+ * the session; trying each would let a planted live token of the attacker's
+ * own account win just as well. Under the `__Host-` prefix no other host can
+ * plant the name at all (RFC 6265bis §4.1.3.2), which is why the standalone
+ * server uses it (docs/cookies.md).
  */
 export function readCookie(cookieHeader: string | null, name: string): string | null {
   if (cookieHeader === null) return null;
+  const values = new Set<string>();
   for (const pair of cookieHeader.split(';')) {
     const separator = pair.indexOf('=');
-    if (separator < 0 || pair.slice(0, separator).trim() !== name) continue;
-    try {
-      return decodeURIComponent(pair.slice(separator + 1).trim());
-    } catch {
-      return null;
-    }
+    if (separator >= 0 && pair.slice(0, separator).trim() === name) values.add(pair.slice(separator + 1).trim());
   }
-  return null;
+  if (values.size !== 1) return null;
+  try {
+    return decodeURIComponent([...values][0]!);
+  } catch {
+    return null;
+  }
 }
 
 /** In cookie mode, the Set-Cookie header that hands a session's refresh token over; null outside it. */

@@ -1,27 +1,74 @@
 import type { JwtRefreshConfig } from '../config/schema.js';
-import { CsrfError } from '../errors.js';
+import { CrossOriginRequestError, CsrfError } from '../errors.js';
+
+/** RFC 9110 §9.2.1: methods that change nothing, never refused (Go's CrossOriginProtection alike). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
- * Cookie mode's CSRF defence (SPEC §4), for every route that sets or clears
- * the refresh cookie: login, refresh and invalidate. With `cookie.enabled`
- * and `cookie.csrfHeader` not null, the request must carry that header with
- * a non-empty value, whatever carries the token or the credentials; else
- * {@link CsrfError} (403). Call it first, before the body, the rate limiter
- * or the store are touched.
+ * Cookie mode's CSRF defence (SPEC §4, docs/csrf.md), for every route that
+ * sets, reads or clears the refresh cookie or revokes a token: login, refresh,
+ * invalidate, revoke. Call it first, before the body, the rate limiter or the
+ * store are touched. Outside cookie mode it checks nothing: a token in the
+ * body is no ambient authority a cross-site page could borrow.
  *
- * Checking only cookie-borne tokens is not enough: a cross-site form can post
- * an attacker's own token or credentials, and the browser stores the cookie
- * the answer sets, or drops the one it clears (RFC 6265bis §8.8: a top-level
- * navigation may set a cookie of any SameSite value; OWASP CSRF Prevention
- * Cheat Sheet, "Login CSRF"). A form cannot send a custom header, and a
- * cross-origin `fetch` that does needs a CORS preflight.
+ * The algorithm is Go's `net/http.CrossOriginProtection.Check` (Go 1.25,
+ * src/net/http/csrf.go):
+ * 1. GET, HEAD and OPTIONS pass.
+ * 2. `Sec-Fetch-Site: same-origin` or `none` (typed in the address bar) passes;
+ *    any other value (`same-site`, `cross-site`) is refused unless `Origin` is
+ *    one of `cookie.trustedOrigins`.
+ * 3. Without `Sec-Fetch-Site`: no `Origin` either means no browser (curl, a
+ *    mobile app, a server) and passes; an `Origin` whose host is the request's
+ *    `Host` passes (the scheme is unknown there, so http→https fails open as in
+ *    Go; HSTS covers it); a trusted origin passes; anything else is refused.
  *
- * @throws CsrfError when the header is required and missing or empty
+ * Go's insecure bypass patterns are left out: the checked routes are a fixed
+ * set, and letting one through for every origin would undo the check for all
+ * the sessions it guards; `trustedOrigins` names the sites that may call them.
+ *
+ * Checking only cookie-borne tokens would not be enough: a cross-site form can
+ * post an attacker's own token or credentials, and the browser stores the
+ * cookie the answer sets, or drops the one it clears (OWASP CSRF Prevention
+ * Cheat Sheet, "Login CSRF").
+ *
+ * Then, when `cookie.csrfHeader` is set (an opt-in extra), the request must
+ * also carry that header with a non-empty value.
+ *
+ * @throws CrossOriginRequestError for a cross-site browser request (403)
+ * @throws CsrfError when the opt-in header is required and missing or empty (403)
  * @example
- * assertCsrfHeader(request, ctx.config); // first line of a cookie route's handler
+ * assertCsrfProtected(request, ctx.config); // first line of a cookie route's handler
  */
-export function assertCsrfHeader(request: Request, config: JwtRefreshConfig): void {
+export function assertCsrfProtected(request: Request, config: JwtRefreshConfig): void {
+  if (!config.cookie.enabled) return;
+  if (isCrossOrigin(request, config.cookie.trustedOrigins)) throw new CrossOriginRequestError();
   const header = config.cookie.csrfHeader;
-  if (!config.cookie.enabled || header === null) return;
-  if ((request.headers.get(header) ?? '') === '') throw new CsrfError(header);
+  if (header !== null && (request.headers.get(header) ?? '') === '') throw new CsrfError(header);
+}
+
+function isCrossOrigin(request: Request, trustedOrigins: readonly string[]): boolean {
+  if (SAFE_METHODS.has(request.method)) return false;
+  const origin = request.headers.get('origin');
+  const trusted = origin !== null && trustedOrigins.includes(origin);
+  const site = request.headers.get('sec-fetch-site');
+  if (site !== null && site !== '') return site !== 'same-origin' && site !== 'none' && !trusted;
+  if (origin === null || origin === '') return false;
+  return originHost(origin) !== requestHost(request) && !trusted;
+}
+
+/** The host (with port) of an `Origin` value; null for `null` (an opaque origin) or anything unparsable. */
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The host the client addressed: the `Host` header, as Go reads `req.Host`
+ * (Node adapters build the URL on a placeholder base), else the URL's own.
+ */
+function requestHost(request: Request): string {
+  return request.headers.get('host') ?? new URL(request.url).host;
 }

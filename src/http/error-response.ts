@@ -1,4 +1,4 @@
-import { JwtRefreshError, RateLimitedError, type JwtRefreshErrorCode } from '../errors.js';
+import { JwtRefreshError, RateLimitedError, StoreUnavailableError, type JwtRefreshErrorCode } from '../errors.js';
 import { describeError, type Logger } from '../logger.js';
 import { jsonParts, toFetchResponse, type ResponseParts } from './response-parts.js';
 
@@ -22,10 +22,21 @@ export const STATUS_BY_CODE: Record<JwtRefreshErrorCode, number> = {
   ERR_METHOD_NOT_ALLOWED: 405,
   ERR_RATE_LIMITED: 429,
   ERR_CSRF: 403,
+  ERR_CROSS_ORIGIN: 403,
   ERR_SESSION_METADATA_INVALID: 400,
   ERR_STORE: 500,
+  ERR_STORE_UNAVAILABLE: 503,
   ERR_INTERNAL: 500,
 };
+
+/** The body's message of a 503 for an unreachable store. */
+export const STORE_UNAVAILABLE_MESSAGE = 'Service temporarily unavailable.';
+
+/**
+ * `Retry-After` of a 503 for an unreachable store: long enough for a restarted server or a failover to come back,
+ * short enough that a client's retry still falls inside the default 10 s reuse grace window (docs/stores.md).
+ */
+export const STORE_RETRY_AFTER_SECONDS = 2;
 
 /** Codes whose 401 challenges for a Bearer token (RFC 6750 §3). */
 const BEARER_CHALLENGE = new Set<JwtRefreshErrorCode>([
@@ -48,6 +59,11 @@ export function isClientError(error: unknown): error is JwtRefreshError {
  * to `logger` under the redaction rules of `describeError`.
  */
 export function errorParts(error: unknown, logger?: Logger): ResponseParts {
+  if (error instanceof StoreUnavailableError) {
+    // Retrying later may work: say so (RFC 9110 §15.6.4), in the same body shape, still without the driver's message.
+    logger?.error({ error: describeError(error) }, 'jwt-refresh request failed: store unavailable');
+    return jsonParts(503, { code: 503, message: STORE_UNAVAILABLE_MESSAGE }, { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) });
+  }
   if (!isClientError(error)) {
     logger?.error({ error: describeError(error) }, 'jwt-refresh request failed');
     return jsonParts(500, { code: 500, message: 'Internal Server Error' });

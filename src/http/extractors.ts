@@ -25,8 +25,11 @@ export interface PrioritizedExtractor {
   extract: RefreshTokenExtractor;
 }
 
-const fromJsonBody: RefreshTokenExtractor = ({ body }, name) =>
-  body.kind === 'json' && isPlainObject(body.value) ? body.value[name] : null;
+// The bundle's RequestBodyExtractor trims the JSON string (`trim($params[$parameter])`).
+const fromJsonBody: RefreshTokenExtractor = ({ body }, name) => {
+  const value = body.kind === 'json' && isPlainObject(body.value) ? body.value[name] : null;
+  return typeof value === 'string' ? value.trim() : value;
+};
 
 const fromFormBody: RefreshTokenExtractor = ({ body }, name) => (body.kind === 'form' ? body.value.get(name) : null);
 
@@ -34,8 +37,13 @@ const fromQuery: RefreshTokenExtractor = ({ url }, name) => url.searchParams.get
 
 /**
  * The built-in chain for a configuration: JSON body (40), form body (30),
- * cookie in cookie mode (20), query string only in bundle-compat mode (10),
- * since tokens in URLs end up in logs and Referer headers.
+ * cookie in cookie mode (20). The query string only in bundle-compat mode,
+ * since tokens in URLs end up in logs and Referer headers; there it takes the
+ * bundle's place (35): its chain asks RequestBodyExtractor (JSON), then
+ * RequestParameterExtractor (`$request->get()`: the query string before the
+ * form body), then RequestCookieExtractor, in the order its services.php
+ * registers them. A request has one body, JSON or form, so only the query
+ * string against a form body and everything against the cookie are ordered.
  */
 export function builtInExtractors(config: JwtRefreshConfig): PrioritizedExtractor[] {
   const chain: PrioritizedExtractor[] = [
@@ -46,7 +54,7 @@ export function builtInExtractors(config: JwtRefreshConfig): PrioritizedExtracto
     const cookieName = refreshCookieName(config);
     chain.push({ name: 'cookie', priority: 20, extract: ({ request }) => readCookie(request.headers.get('cookie'), cookieName) });
   }
-  if (config.bundleCompat) chain.push({ name: 'query', priority: 10, extract: fromQuery });
+  if (config.bundleCompat) chain.push({ name: 'query', priority: 35, extract: fromQuery });
   return chain;
 }
 

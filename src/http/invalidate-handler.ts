@@ -4,7 +4,7 @@ import { enforceRateLimit } from '../sessions/enforce-rate-limit.js';
 import { bearerToken } from './bearer-token.js';
 import { clientAddress } from './client-address.js';
 import { clearedRefreshTokenCookie } from './cookies.js';
-import { assertCsrfHeader } from './csrf.js';
+import { assertCsrfProtected } from './csrf.js';
 import { errorParts } from './error-response.js';
 import { extractRefreshToken } from './extractors.js';
 import type { HandlerContext, RequestInfo } from './handler-context.js';
@@ -20,7 +20,7 @@ import { jsonParts, type ResponseParts } from './response-parts.js';
 export async function handleInvalidate(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
   try {
     const { config } = ctx;
-    assertCsrfHeader(request, config);
+    assertCsrfProtected(request, config);
     await enforceRateLimit(ctx, 'revoke', clientAddress(ctx, request, info), ctx.now());
     const body = await readBody(request, config.maxBodyBytes, info.body);
     const extracted = extractRefreshToken(ctx.extractors, { request, body, url: new URL(request.url) }, config);

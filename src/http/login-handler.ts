@@ -2,7 +2,7 @@ import { BadRequestError, InvalidCredentialsError, UnsupportedMediaTypeError } f
 import { enforceRateLimit } from '../sessions/enforce-rate-limit.js';
 import { logInWithPassword } from '../sessions/log-in-with-password.js';
 import { clientAddress } from './client-address.js';
-import { assertCsrfHeader } from './csrf.js';
+import { assertCsrfProtected } from './csrf.js';
 import { errorParts } from './error-response.js';
 import { isPlainObject } from './extractors.js';
 import type { HandlerContext, RequestInfo } from './handler-context.js';
@@ -19,7 +19,7 @@ const MAX_IDENTIFIER_LENGTH = 4096;
  */
 export async function handleLogin(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
   try {
-    assertCsrfHeader(request, ctx.config);
+    assertCsrfProtected(request, ctx.config);
     const ip = clientAddress(ctx, request, info);
     await enforceRateLimit(ctx, 'login', ip, ctx.now());
     const { username, password } = await readCredentials(ctx, request, info);

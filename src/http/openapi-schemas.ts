@@ -57,16 +57,27 @@ export function refreshTokenRequestSchema(config: JwtRefreshConfig, required: bo
   };
 }
 
-/** The token pair of login and refresh (SPEC §2–§4): names as configured, the refresh token left out in cookie mode when configured. */
+/**
+ * The token pair of login and refresh (SPEC §2–§4): names as configured, the
+ * refresh token left out in cookie mode when configured, and optional with
+ * `removeTokenFromBody: 'auto'` (left out for browsers).
+ */
 export function tokenPairSchema(config: JwtRefreshConfig): NamedSchema {
   const properties: Record<string, JsonSchema> = { token: string('The access token (a JWT)') };
-  if (!(config.cookie.enabled && config.cookie.removeTokenFromBody)) {
-    properties[config.tokenParameterName] = string('The refresh token to present next time');
+  const { enabled, removeTokenFromBody } = config.cookie;
+  const perRequest = enabled && removeTokenFromBody === 'auto';
+  if (!enabled || removeTokenFromBody !== true) {
+    properties[config.tokenParameterName] = string(
+      perRequest
+        ? 'The refresh token to present next time; absent when a browser asked (`Sec-Fetch-Site` or `Origin`), which gets the cookie only'
+        : 'The refresh token to present next time',
+    );
   }
   if (config.returnExpiration) {
     properties[config.returnExpirationParameterName] = unixSeconds('When the refresh token expires');
   }
-  return { name: 'TokenPair', schema: object('A new access token and the refresh token to use next.', properties) };
+  const optional = perRequest ? [config.tokenParameterName] : [];
+  return { name: 'TokenPair', schema: object('A new access token and the refresh token to use next.', properties, optional) };
 }
 
 /** The answer of access-token renewal (SPEC §3b). */

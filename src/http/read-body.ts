@@ -8,12 +8,16 @@ export type ParsedBody =
   /** JSON syntax error, or a content type that is neither JSON nor a form and does not parse as JSON. */
   | { kind: 'malformed'; reason: 'json' | 'media-type' };
 
+/** `type "/" subtype`, each an RFC 9110 §5.6.2 token (§8.3.1). */
+const MEDIA_TYPE = /^[!#$%&'*+.^_`|~\da-z-]+\/[!#$%&'*+.^_`|~\da-z-]+$/;
+
 /**
  * Reads and parses a request body, never more than `limit` bytes.
  *
  * JSON is accepted under any content type that parses as JSON (SPEC §6: the
  * bundle reads JSON whatever the header says); a form under
- * `application/x-www-form-urlencoded`. `buffered` is the body a Node host
+ * `application/x-www-form-urlencoded`. A Content-Type that is no media type
+ * at all is `malformed` (415), as is a body in another type that is not JSON. `buffered` is the body a Node host
  * already read (`RequestInfo.body`); otherwise the request's own stream is
  * read incrementally, so a huge body is refused without being buffered.
  *
@@ -24,7 +28,10 @@ export async function readBody(request: Request, limit: number, buffered?: Uint8
   if (declared > limit) throw new PayloadTooLargeError();
   const text = await readText(request, limit, buffered);
   if (text.trim() === '') return { kind: 'empty' };
-  const mediaType = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const contentType = request.headers.get('content-type') ?? '';
+  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+  // A header that names no media type (`;`, `garbage/ÿ`) is refused as Fastify refuses it, on every adapter alike.
+  if (contentType.trim() !== '' && !MEDIA_TYPE.test(mediaType)) return { kind: 'malformed', reason: 'media-type' };
   if (mediaType === 'application/x-www-form-urlencoded') return { kind: 'form', value: new URLSearchParams(text) };
   try {
     return { kind: 'json', value: JSON.parse(text) as unknown };

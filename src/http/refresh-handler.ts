@@ -2,7 +2,7 @@ import { RefreshTokenMissingError, UnsupportedMediaTypeError } from '../errors.j
 import { enforceRateLimit } from '../sessions/enforce-rate-limit.js';
 import { refreshSession } from '../sessions/refresh-session.js';
 import { clientAddress } from './client-address.js';
-import { assertCsrfHeader } from './csrf.js';
+import { assertCsrfProtected } from './csrf.js';
 import { errorParts } from './error-response.js';
 import { extractRefreshToken } from './extractors.js';
 import type { HandlerContext, RequestInfo } from './handler-context.js';
@@ -20,7 +20,7 @@ import { tokenResponse } from './token-response.js';
 export async function handleRefresh(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
   const log = info.log ?? ctx.logger;
   try {
-    assertCsrfHeader(request, ctx.config);
+    assertCsrfProtected(request, ctx.config);
     const body = await readBody(request, ctx.config.maxBodyBytes, info.body);
     const extracted = extractRefreshToken(ctx.extractors, { request, body, url: new URL(request.url) }, ctx.config);
     if (extracted === null) {

@@ -3,7 +3,7 @@ import { refreshCookieName } from './cookies.js';
 import { handleInvalidate } from './invalidate-handler.js';
 import { handleJwks } from './jwks-handler.js';
 import { handleLogin } from './login-handler.js';
-import { handleOAuthRevoke, handleOAuthToken } from './oauth-handlers.js';
+import { handleOAuthToken } from './oauth-handlers.js';
 import { openApiHandler } from './openapi.js';
 import {
   accessTokenSchema,
@@ -23,6 +23,7 @@ import {
 } from './openapi-schemas.js';
 import { handleRefresh } from './refresh-handler.js';
 import { handleRenew } from './renew-handler.js';
+import { handleOAuthRevoke, handleTokenRevoke } from './revoke-handler.js';
 import type { OperationDefinition, OperationParameter, OperationResponse, OperationTag, RouteDefinition } from './route-definition.js';
 import { handleListSessions, handleRevokeAllSessions, handleRevokeOtherSessions, handleRevokeSession } from './sessions-handlers.js';
 
@@ -70,11 +71,8 @@ export function routeDefinitions(config: JwtRefreshConfig): RouteDefinition[] {
   const refreshTokenBody = refreshTokenRequestSchema(config, tokenBodyRequired);
   const tokenPair = tokenPairSchema(config);
   const rateLimited = rateLimitResponses(config);
-  const csrfRefused: Record<number, OperationResponse> =
-    csrf.length > 0 ? { 403: message(`The \`${config.cookie.csrfHeader}\` header is missing (cookie mode)`) } : {};
-  const cookieNote = cookieMode
-    ? ` The refresh token is also set as the \`${cookieName}\` cookie${config.cookie.removeTokenFromBody ? ', and left out of the body' : ''}.`
-    : '';
+  const csrfRefused = csrfResponses(config);
+  const cookieNote = cookieMode ? ` The refresh token is also set as the \`${cookieName}\` cookie${bodyNote(config)}.` : '';
   const setCookie = (description: string) => (cookieMode ? { 'Set-Cookie': { description, schema: { type: 'string' } } } : undefined);
 
   const routes: RouteDefinition[] = [
@@ -160,6 +158,31 @@ export function routeDefinitions(config: JwtRefreshConfig): RouteDefinition[] {
       handler: handleInvalidate,
     },
   ];
+  if (paths.revoke !== null) {
+    routes.push({
+      name: 'revoke',
+      method: 'POST',
+      path: paths.revoke,
+      tag: TOKENS,
+      summary: 'RFC 7009 token revocation (refresh or access token)',
+      description:
+        'A refresh token ends its session, as a logout does; an access token is blocklisted until it expires. ' +
+        '`token_type_hint` is only a hint. Unknown and invalid tokens get the same 200, so the route is no oracle. ' +
+        'No client authentication: holding the token is the authority to revoke it.' +
+        (cookieMode ? ' The cookie is neither read nor cleared: `token` names what to revoke.' : ''),
+      bearer: 'none',
+      parameters: csrf,
+      requestBody: { mediaTypes: FORM_OR_JSON, required: true, body: oauthRevokeRequestSchema },
+      responses: {
+        200: { description: 'Revoked, or unknown', body: oauthRevokeResponseSchema },
+        400: { description: 'RFC 6749 §5.2 error `invalid_request`: no token, or an unreadable body', body: oauthErrorSchema },
+        ...csrfRefused,
+        413: TOO_LARGE,
+        ...rateLimited,
+      },
+      handler: handleTokenRevoke,
+    });
+  }
   if (paths.sessions !== null) {
     const sessionsRoute = { tag: SESSIONS, bearer: 'required', parameters: [], requestBody: null } as const;
     routes.push(
@@ -313,7 +336,27 @@ export function openApiOperation(path: string): OperationDefinition {
   };
 }
 
-/** Cookie mode's CSRF header (SPEC §4), required on the routes that set or clear the cookie. */
+/** Cookie mode's 403s (SPEC §4, docs/csrf.md): a cross-site browser request, and the opt-in header missing. */
+function csrfResponses(config: JwtRefreshConfig): Record<number, OperationResponse> {
+  if (!config.cookie.enabled) return {};
+  const header = config.cookie.csrfHeader;
+  return {
+    403: message(
+      '`Cross-origin request refused.`: a browser marked the request cross-site (`Sec-Fetch-Site`), or its `Origin` is neither ' +
+        'this host nor a trusted origin' +
+        (header === null ? '' : `; or \`Missing ${header} header.\``),
+    ),
+  };
+}
+
+/** What becomes of the refresh token in the body when the cookie carries it. */
+function bodyNote(config: JwtRefreshConfig): string {
+  const { removeTokenFromBody } = config.cookie;
+  if (removeTokenFromBody === 'auto') return ', and left out of the body when a browser asks (`Sec-Fetch-Site` or `Origin`)';
+  return removeTokenFromBody ? ', and left out of the body' : '';
+}
+
+/** Cookie mode's opt-in CSRF header (`cookie.csrfHeader`), required on the routes that set or clear the cookie. */
 function csrfParameters(config: JwtRefreshConfig): OperationParameter[] {
   const header = config.cookie.csrfHeader;
   if (!config.cookie.enabled || header === null) return [];

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { User } from '../auth/user.js';
 import type { JwtRefreshConfig } from '../config/schema.js';
 import { toUnixSeconds } from '../lib/clock.js';
+import { clampExp } from './exp-range.js';
 
 /**
  * The claims of an access token.
@@ -27,7 +28,8 @@ export interface AccessTokenClaims {
 
 /**
  * The claims of a new access token for `user`, issued at `now`:
- * `roles`, the `userIdClaim` (the user's identifier), `iat`, `exp` (`iat` + `tokenTtl`),
+ * `roles`, the `userIdClaim` (the user's identifier), `iat`, `exp` (`iat` + `tokenTtl`, at most
+ * the end of year 9999, past which verification refuses it),
  * and, as configured, `sub` (the user's stable id), a random `jti`, `nbf` (= `iat`),
  * `iss` and `aud`.
  *
@@ -49,5 +51,5 @@ export function buildAccessTokenClaims(user: User, jwt: JwtRefreshConfig['jwt'],
   if (jwt.issuer !== undefined) claims.iss = jwt.issuer;
   if (jwt.audience !== undefined) claims.aud = Array.isArray(jwt.audience) ? [...jwt.audience] : jwt.audience;
   claims[jwt.userIdClaim] = user.identifier;
-  return { ...claims, iat, exp: iat + jwt.tokenTtl };
+  return { ...claims, iat, exp: clampExp(iat + jwt.tokenTtl) };
 }

@@ -25,6 +25,8 @@ export interface AccessTokenKeys {
   readonly kid: string | null;
   /** Older keys that still verify, by `kid` (key rotation: newest signs, all verify). */
   readonly previousKeys: ReadonlyMap<string, KeyObject>;
+  /** Older keys without a `kid` (lexik's `additional_public_keys`), tried in order when the current key fails. */
+  readonly additionalKeys: readonly KeyObject[];
 }
 
 type JwtOptions = JwtRefreshConfig['jwt'];
@@ -70,13 +72,19 @@ export async function loadAccessTokenKeys(jwt: JwtRefreshConfig['jwt']): Promise
   const { algorithm } = jwt;
   const current = isHmac(algorithm) ? await loadSharedSecret(algorithm, jwt.secretKey) : await loadKeyPair(jwt);
   const previousKeys = new Map<string, KeyObject>();
+  const additionalKeys: KeyObject[] = [];
   for (const [index, previous] of jwt.verificationKeys.entries()) {
+    const key = await loadVerificationKey(algorithm, previous.key, `jwt.verificationKeys.${index}.key`);
+    if (previous.kid === undefined) {
+      additionalKeys.push(key);
+      continue;
+    }
     if (previous.kid === jwt.kid || previousKeys.has(previous.kid)) {
       throw new KeyError(`jwt.verificationKeys.${index}.kid repeats a kid; each key needs its own.`);
     }
-    previousKeys.set(previous.kid, await loadVerificationKey(algorithm, previous.key, `jwt.verificationKeys.${index}.key`));
+    previousKeys.set(previous.kid, key);
   }
-  const keys: AccessTokenKeys = { ...current, kid: jwt.kid ?? null, previousKeys };
+  const keys: AccessTokenKeys = { ...current, kid: jwt.kid ?? null, previousKeys, additionalKeys };
   await proveKeysWork(keys);
   return Object.freeze(keys);
 }
@@ -116,7 +124,7 @@ async function loadSharedSecret(algorithm: HmacAlgorithm, secret: string | undef
     throw new KeyError(`jwt.secretKey is too short for ${algorithm}: at least ${minimum} bytes are required, got ${bytes.length}.`);
   }
   const key = createSecretKey(bytes);
-  return { algorithm, signingKey: key, verificationKey: key, kid: null, previousKeys: new Map() };
+  return { algorithm, signingKey: key, verificationKey: key, kid: null, previousKeys: new Map(), additionalKeys: [] };
 }
 
 async function loadKeyPair(jwt: JwtOptions): Promise<AccessTokenKeys> {
@@ -147,7 +155,7 @@ async function loadKeyPair(jwt: JwtOptions): Promise<AccessTokenKeys> {
     throw new KeyError(`jwt.publicKey is required for ${algorithm}.`);
   }
 
-  return { algorithm, signingKey, verificationKey, kid: null, previousKeys: new Map() };
+  return { algorithm, signingKey, verificationKey, kid: null, previousKeys: new Map(), additionalKeys: [] };
 }
 
 function isPem(value: string): boolean {

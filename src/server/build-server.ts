@@ -3,17 +3,19 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { jwtRefreshPlugin } from '../adapters/fastify.js';
-import { createScryptHasher } from '../auth/password-hasher.js';
+import { createPasswordHasher } from '../auth/create-password-hasher.js';
+import { withEnvironmentOverrides } from '../config-file/environment-overrides.js';
 import { loadConfigFileWithWarnings } from '../config-file/load-config-file.js';
 import { parseConfig } from '../config/parse-config.js';
 import type { JwtRefreshConfig, JwtRefreshConfigInput } from '../config/schema.js';
 import { createJwtRefresh, type JwtRefresh } from '../create-jwt-refresh.js';
+import { STORE_RETRY_AFTER_SECONDS } from '../http/error-response.js';
 import { openApiDocument } from '../http/openapi.js';
 import { accessTokenClaimsSchema } from '../http/openapi-schemas.js';
 import type { OperationDefinition } from '../http/route-definition.js';
 import { BEARER_REFUSED, HOST_REFUSED, openApiOperation } from '../http/routes.js';
 import type { Clock } from '../lib/clock.js';
-import { describeError } from '../logger.js';
+import { describeError, loggableRequestTarget } from '../logger.js';
 import { ensureKeysAndSecret, seedDemoUser } from './dev-material.js';
 import { openStore } from './open-store.js';
 import type { ServerSettings } from './server-settings.js';
@@ -48,6 +50,9 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
     bodyLimit: 1_048_576,
     // A client trickling its request cannot hold a connection (or a graceful shutdown) forever.
     requestTimeout: 30_000,
+    // Node enforces requestTimeout only once headersTimeout (60 s) has passed too, and checks
+    // every 30 s: without these a trickled body held a connection ~90 s, not the documented 30 s.
+    http: {},
     // Fastify's own answer to a malformed URL echoes it, query string (and any token) included.
     frameworkErrors: (_error, _request, reply) => void (reply as FastifyReply).code(400).send({ code: 400, message: 'Bad Request' }),
   });
@@ -55,16 +60,19 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
 
   let config: JwtRefreshConfigInput = {};
   let databaseUrl = 'sqlite:./var/jwt-refresh.db';
+  let readByFile: string[] = [];
   if (settings.JWT_REFRESH_CONFIG !== undefined) {
     const loaded = loadConfigFileWithWarnings(settings.JWT_REFRESH_CONFIG);
     for (const warning of loaded.warnings) warn(warning);
     config = loaded.config;
     databaseUrl = loaded.databaseUrl ?? databaseUrl;
+    readByFile = loaded.environmentRead;
   }
-  config = withServerDefaults(withEnvironmentOverrides(config, settings));
+  config = withServerDefaults(withEnvironmentOverrides(config, settings, readByFile));
   const { store, dataDirectory } = await openStore(settings.DATABASE_URL ?? databaseUrl);
   config = await ensureKeysAndSecret(config, dataDirectory, production, warn);
-  const passwordHasher = createScryptHasher();
+  // For the demo user; createJwtRefresh builds its own from the same options and checks at start that argon2 loads.
+  const passwordHasher = createPasswordHasher(parseConfig(config).passwordHashing);
   const users = openUsersFile(settings.USERS_FILE ?? join(dataDirectory, 'users.json'));
   await seedDemoUser(users, passwordHasher, production, warn);
 
@@ -75,7 +83,6 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
     routes: { ...config.routes, openapi: null },
     store,
     userProvider: users,
-    passwordHasher,
     ...(now === undefined ? {} : { now }),
     logger: app.log,
   });
@@ -84,7 +91,12 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
   app.get('/api/me', { preHandler: app.requireAuth }, async (request, reply) =>
     reply.header('cache-control', 'no-store').send(request.auth?.claims),
   );
-  app.get('/health', async () => ({ status: 'ok' }));
+  // Readiness: 503 while the store does not answer its ping, so a load balancer stops sending traffic that could only fail.
+  app.get('/health', async (_request, reply) => {
+    const health = await jwtRefresh.health();
+    if (health.status !== 'ok') reply.code(503).header('retry-after', String(STORE_RETRY_AFTER_SECONDS));
+    return reply.header('cache-control', 'no-store').send(health);
+  });
   if (documentPath !== null) {
     const document = openApiDocument([...jwtRefresh.routes, ...serverOperations(jwtRefresh.config), openApiOperation(documentPath)]);
     app.get(documentPath, async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(document));
@@ -132,26 +144,35 @@ function serverOperations(config: JwtRefreshConfig): OperationDefinition[] {
       ...common,
       name: 'health',
       path: '/health',
-      summary: 'Liveness',
-      description: 'Answers while the server serves requests; the store is not checked.',
+      summary: 'Readiness: the server and its store',
+      description:
+        'Pings the store (within its operation timeout, 5 s at most): 200 while it answers, 503 while it does not. Never cached.',
       bearer: 'none',
       responses: {
-        200: {
-          description: 'Up',
-          body: {
-            name: 'Health',
-            schema: {
-              type: 'object',
-              description: 'Liveness.',
-              required: ['status'],
-              properties: { status: { type: 'string', const: 'ok' } },
-            },
-          },
+        200: { description: 'Up, the store answers', body: healthBody('ok') },
+        503: {
+          description: 'The store does not answer; retry later',
+          body: healthBody('unavailable'),
+          headers: { 'Retry-After': { description: 'Seconds to wait before asking again', schema: { type: 'integer' } } },
         },
         '4XX': HOST_REFUSED,
       },
     },
   ];
+}
+
+/** The body of `/health` in state `state`. */
+function healthBody(state: 'ok' | 'unavailable') {
+  const value = { type: 'string', const: state } as const;
+  return {
+    name: state === 'ok' ? 'Health' : 'HealthUnavailable',
+    schema: {
+      type: 'object',
+      description: 'Readiness: `status` overall, `store` the store ping.',
+      required: ['status'],
+      properties: { status: value, store: value },
+    },
+  };
 }
 
 /**
@@ -168,23 +189,17 @@ function contentSecurityPolicy(page: string): string {
 
 /**
  * The server's own defaults where the config says nothing: cookie mode for
- * the demo page, scoped to the token routes, with the token kept in the body
- * too so the README's curl session works against the same server.
+ * the demo page (docs/cookies.md). The cookie is `__Host-refresh_token`:
+ * `Secure`, `Path=/`, no `Domain`, so no sibling subdomain and no plain-http
+ * page can plant or shadow it (RFC 6265bis §4.1.3.2); the price is the path
+ * scope, so the HttpOnly cookie also reaches routes that ignore it. The
+ * token goes in the body only to clients that are no browser (curl, apps),
+ * so the README's curl session works and the demo page's script never sees it.
  */
-function withServerDefaults(config: JwtRefreshConfigInput): JwtRefreshConfigInput {
+function withServerDefaults(input: JwtRefreshConfigInput): JwtRefreshConfigInput {
+  // Rate limits on unless the config file says otherwise: a server on the network counts
+  // logins per IP from the start (docs/server.md; `rateLimit.enabled: false` turns them off).
+  const config = { ...input, rateLimit: { enabled: true, ...input.rateLimit } };
   if (config.cookie !== undefined) return config;
-  return { ...config, cookie: { enabled: true, removeTokenFromBody: false, path: '/api/token' } };
-}
-
-function withEnvironmentOverrides(config: JwtRefreshConfigInput, settings: ServerSettings): JwtRefreshConfigInput {
-  const jwt = { ...config.jwt };
-  if (settings.JWT_SECRET_KEY !== undefined) jwt.secretKey = settings.JWT_SECRET_KEY;
-  if (settings.JWT_PUBLIC_KEY !== undefined) jwt.publicKey = settings.JWT_PUBLIC_KEY;
-  if (settings.JWT_PASSPHRASE !== undefined) jwt.passphrase = settings.JWT_PASSPHRASE;
-  return {
-    ...config,
-    jwt,
-    ...(settings.REFRESH_TOKEN_SECRET === undefined ? {} : { secret: settings.REFRESH_TOKEN_SECRET }),
-    ...(settings.REFRESH_TOKEN_PEPPER === undefined ? {} : { pepper: settings.REFRESH_TOKEN_PEPPER }),
-  };
+  return { ...config, cookie: { enabled: true, removeTokenFromBody: 'auto', prefix: '__Host-', path: '/' } };
 }

@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
+import type { Logger } from '../logger.js';
 import type { RefreshTokenStore } from '../stores/store.js';
 
 /** The store named by a URL, and the directory where dev files (keys, users) go beside it. */
@@ -16,6 +17,15 @@ export interface OpenStoreOptions {
   tableName?: string;
   /** The stores' `migrate` option: false opens without creating or upgrading the schema. Default true. */
   migrate?: boolean;
+  /**
+   * The server-backed stores' `operationTimeoutMs`: longest wait for one store operation before it fails with 503.
+   * Default: the `STORE_TIMEOUT_MS` environment variable, else the stores' default (3000).
+   */
+  operationTimeoutMs?: number;
+  /** Where the Redis store warns about missing persistence or an unsafe eviction policy. Default JSON lines on stderr. */
+  logger?: Logger;
+  /** Environment to read `STORE_TIMEOUT_MS` from. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Schemes the server and CLI accept, with the store each opens. */
@@ -105,6 +115,11 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
     ...(options.tableName === undefined ? {} : { tableName: options.tableName }),
     ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
   };
+  const operationTimeoutMs = options.operationTimeoutMs ?? storeTimeoutFromEnv(options.env ?? process.env);
+  const serverStoreOptions = {
+    ...storeOptions,
+    ...(operationTimeoutMs === undefined ? {} : { operationTimeoutMs }),
+  };
   const serverData = { dataDirectory: './var', kind: scheme };
   const loadDriver = <T>(load: () => Promise<T>) => loadStoreModule(load, scheme);
   switch (scheme) {
@@ -121,27 +136,40 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
     case 'postgres':
     case 'postgresql': {
       const { createPostgresStore } = await loadDriver(() => import('../stores/postgres.js'));
-      return { store: createPostgresStore({ url: databaseUrl, ...storeOptions }), ...serverData };
+      return { store: createPostgresStore({ url: databaseUrl, ...serverStoreOptions }), ...serverData };
     }
     case 'mysql':
     case 'mariadb': {
       const { createMysqlStore } = await loadDriver(() => import('../stores/mysql.js'));
-      return { store: createMysqlStore({ url: databaseUrl.replace(/^mariadb:/i, 'mysql:'), ...storeOptions }), ...serverData };
+      return { store: createMysqlStore({ url: databaseUrl.replace(/^mariadb:/i, 'mysql:'), ...serverStoreOptions }), ...serverData };
     }
     case 'redis':
     case 'rediss': {
       const { createRedisStore } = await loadDriver(() => import('../stores/redis.js'));
-      return { store: createRedisStore({ url: databaseUrl, ...storeOptions }), ...serverData };
+      const logger = options.logger === undefined ? {} : { logger: options.logger };
+      return { store: createRedisStore({ url: databaseUrl, ...serverStoreOptions, ...logger }), ...serverData };
     }
     default: {
       const { createMongoStore } = await loadDriver(() => import('../stores/mongodb.js'));
       const collection = {
         ...(options.tableName === undefined ? {} : { collectionName: options.tableName }),
         ...(options.migrate === undefined ? {} : { migrate: options.migrate }),
+        ...(operationTimeoutMs === undefined ? {} : { operationTimeoutMs }),
       };
       return { store: createMongoStore({ url: databaseUrl, ...collection }), ...serverData };
     }
   }
+}
+
+/** `STORE_TIMEOUT_MS` as milliseconds, undefined when unset; a ConfigError when it is not a whole number from 1 to 120000. */
+function storeTimeoutFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const text = env.STORE_TIMEOUT_MS;
+  if (text === undefined || text === '') return undefined;
+  const value = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value >= 1 && value <= 120_000)) {
+    throw new ConfigError('STORE_TIMEOUT_MS: expected a whole number of milliseconds from 1 to 120000');
+  }
+  return value;
 }
 
 /** Imports a store's module; a missing package (its driver, or one the driver needs) names the driver to install. */

@@ -1,6 +1,7 @@
 import { claimsNameUser } from '../jwt/user-of-claims.js';
 import { blockAccessToken } from '../tokens/access-token-revocation.js';
 import { claimsOrNull } from './authenticate-access-token.js';
+import { findPresentedToken } from './find-presented-token.js';
 import { revokeFamily } from './revoke-family.js';
 import type { SessionContext } from './session-context.js';
 
@@ -37,7 +38,7 @@ export interface EndedSession {
 export async function endSession(ctx: SessionContext, refreshToken: string, options: EndSessionOptions = {}): Promise<EndedSession> {
   const now = ctx.now();
   const caller = await claimsOrNull(ctx, options.accessToken);
-  const record = await ctx.store.findByHash(ctx.hashToken(refreshToken));
+  const record = await findPresentedToken(ctx, refreshToken);
   const callersOwn = record !== null && (caller === null || claimsNameUser(caller, record, ctx.config.jwt));
   const namesLiveSession =
     record !== null && record.revokedAt === null && (record.rotatedAt !== null || record.validUntil.getTime() > now.getTime());

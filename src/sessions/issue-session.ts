@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { User } from '../auth/user.js';
 import { addSecondsCapped } from '../lib/clock.js';
-import type { RefreshTokenRecord } from '../stores/store.js';
+import type { FamilySummary, RefreshTokenRecord } from '../stores/store.js';
 import { revokeFamily } from './revoke-family.js';
 import type { SessionClient, SessionContext } from './session-context.js';
 import { serializeSessionMetadata, type SessionMetadata } from './session-metadata.js';
@@ -35,7 +35,7 @@ export async function issueSession(ctx: SessionContext, user: User, options: Iss
 
 /**
  * Starts a new token family for a user whose checks already passed: stores the
- * first token's hash, keeps only the newest `maxTokensPerUser` families, and
+ * first token's hash, keeps only the `maxTokensPerUser` most recently used families, and
  * hands out the token pair. Every login does this; a refresh token carried by
  * a login request is never reused or rotated (SPEC §2).
  */
@@ -66,8 +66,16 @@ export async function startSession(ctx: SessionContext, user: User, options: Iss
   };
   await ctx.store.insert(record);
   if (maxTokensPerUser !== undefined) {
-    const families = await ctx.store.listFamilies(user.id, now);
+    // The bundle's max_tokens_per_user (2.2+): the sessions that went longest without a refresh
+    // go first, so a device in daily use outlives one signed in later and left unused. The new
+    // family was created now, so it always stays. A stable sort keeps the store's order on ties.
+    const families = (await ctx.store.listFamilies(user.id, now)).sort((a, b) => lastActivity(b) - lastActivity(a));
     for (const family of families.slice(maxTokensPerUser)) await revokeFamily(ctx, family.familyId, user.id, 'evicted', now);
   }
   return deliverSessionTokens(ctx, { user, refreshToken, record, now, request: options.request, format: options.format ?? 'bundle' });
+}
+
+/** When a family was last logged into or refreshed. */
+function lastActivity(family: FamilySummary): number {
+  return (family.lastUsedAt ?? family.createdAt).getTime();
 }

@@ -5,6 +5,7 @@ import { addSecondsCapped } from '../lib/clock.js';
 import type { RefreshTokenRecord } from '../stores/store.js';
 import { deriveSuccessorToken } from '../tokens/derive-successor.js';
 import { enforceRateLimit } from './enforce-rate-limit.js';
+import { findPresentedToken } from './find-presented-token.js';
 import { revokeFamily } from './revoke-family.js';
 import type { SessionClient, SessionContext } from './session-context.js';
 import { deliverSessionTokens, type SessionTokens, type TokenResponseFormat } from './session-tokens.js';
@@ -43,9 +44,10 @@ export async function refreshSession(
   options: RefreshSessionOptions = {},
 ): Promise<SessionTokens> {
   const now = ctx.now();
-  const presentedHash = ctx.hashToken(refreshToken);
-  const presented = await ctx.store.findByHash(presentedHash);
+  const presented = await findPresentedToken(ctx, refreshToken);
   if (presented === null || !isUnexpired(presented, now)) throw new RefreshTokenInvalidError();
+  // The key it is stored under: for an imported legacy row, its marked SHA-256 rather than hashToken(refreshToken).
+  const presentedHash = presented.tokenHash;
   // A stolen token hammered from many addresses is still one family.
   await enforceRateLimit(ctx, 'family', presented.familyId, now);
   const deliver = (user: Awaited<ReturnType<typeof reloadTokenUser>>, token: string, record: RefreshTokenRecord) =>

@@ -23,7 +23,15 @@ export interface RenewedAccessToken {
  * reloaded and checked as on refresh, so a deleted or disabled user cannot
  * renew, and the new token carries the user's current roles.
  *
- * @throws JwtExpiredError, JwtInvalidError (also past the session deadline), the user checker's error
+ * Renewal is bounded by the session: the token must name one (`sid`) that is
+ * still live in the store (a current refresh token that is neither revoked nor
+ * expired), and the new `exp` never passes that token's validity. So logging
+ * out, revoking the session, or simply letting its refresh token expire ends
+ * renewal too; a token stolen from a session cannot be renewed past it, and
+ * the victim sees and can revoke that session in `listSessions`. A token
+ * without `sid` (`jwt-refresh token generate`, `createAccessToken`) cannot be renewed.
+ *
+ * @throws JwtExpiredError, JwtInvalidError (also past the session deadline or without a live session), the user checker's error
  */
 export async function renewAccessToken(
   ctx: SessionContext,
@@ -36,10 +44,16 @@ export async function renewAccessToken(
   const authTime = typeof claims.auth_time === 'number' ? claims.auth_time : (claims.iat ?? toUnixSeconds(now));
   const deadline = maxSessionLifetime === undefined ? null : authTime + maxSessionLifetime;
   if (deadline !== null && toUnixSeconds(now) >= deadline) throw new JwtInvalidError();
+  if (typeof claims.sid !== 'string') throw new JwtInvalidError();
   const user = await reloadClaimsUser(ctx, claims, jwt);
-  const sessionClaims: Record<string, unknown> = { auth_time: authTime };
-  if (typeof claims.sid === 'string') sessionClaims.sid = claims.sid;
-  if (deadline !== null) sessionClaims.exp = Math.min(toUnixSeconds(now) + jwt.tokenTtl, deadline);
+  const session = (await ctx.store.listFamilies(user.id, now)).find((family) => family.familyId === claims.sid);
+  if (session === undefined) throw new JwtInvalidError();
+  const sessionEnd = toUnixSeconds(session.validUntil);
+  const sessionClaims: Record<string, unknown> = {
+    auth_time: authTime,
+    sid: claims.sid,
+    exp: Math.min(toUnixSeconds(now) + jwt.tokenTtl, sessionEnd, deadline ?? Number.POSITIVE_INFINITY),
+  };
   const minted = await mintAccessToken(ctx.keys, jwt, ctx.events, user, now, sessionClaims);
   const responseBody: Record<string, unknown> = { token: minted.token };
   await ctx.events.emit('authenticationSuccess', { user, body: responseBody, request: options.request });

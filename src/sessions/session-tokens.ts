@@ -1,7 +1,9 @@
 import type { User } from '../auth/user.js';
 import { mintAccessToken } from '../jwt/mint-access-token.js';
 import { sessionClaims } from '../jwt/session-claims.js';
+import { isBrowserRequest } from '../lib/browser-request.js';
 import { toUnixSeconds } from '../lib/clock.js';
+import type { JwtRefreshConfig } from '../config/schema.js';
 import type { RefreshTokenRecord } from '../stores/store.js';
 import type { SessionContext } from './session-context.js';
 
@@ -26,7 +28,8 @@ export interface SessionTokens {
   /**
    * The token response as the HTTP routes send it, after `authenticationSuccess`
    * listeners changed it. In cookie mode with `removeTokenFromBody` it holds no
-   * refresh token (the route sets the cookie from `refreshToken`).
+   * refresh token (the route sets the cookie from `refreshToken`); with `'auto'`,
+   * none when a browser sent `request`.
    */
   responseBody: Record<string, unknown>;
 }
@@ -57,7 +60,7 @@ export async function deliverSessionTokens(
       ? { access_token: minted.token, token_type: 'Bearer', expires_in: exp - toUnixSeconds(now), refresh_token: refreshToken }
       : { token: minted.token };
   if (format === 'bundle') {
-    if (!(config.cookie.enabled && config.cookie.removeTokenFromBody)) responseBody[config.tokenParameterName] = refreshToken;
+    if (refreshTokenInBody(config, request)) responseBody[config.tokenParameterName] = refreshToken;
     if (config.returnExpiration) responseBody[config.returnExpirationParameterName] = toUnixSeconds(record.validUntil);
   }
   await ctx.events.emit('authenticationSuccess', { user, body: responseBody, request });
@@ -70,4 +73,18 @@ export async function deliverSessionTokens(
     user,
     responseBody,
   };
+}
+
+/**
+ * Whether the bundle-shaped body carries the refresh token: always outside
+ * cookie mode; in cookie mode per `cookie.removeTokenFromBody`, and with
+ * `'auto'` only for a client that is no browser, so a page script never sees
+ * a token its HttpOnly cookie hides (SuperTokens' token transfer method).
+ * Without a request (application code) there is no browser to hide it from.
+ */
+function refreshTokenInBody(config: JwtRefreshConfig, request: Request | undefined): boolean {
+  const { enabled, removeTokenFromBody } = config.cookie;
+  if (!enabled) return true;
+  if (removeTokenFromBody === 'auto') return request === undefined || !isBrowserRequest(request);
+  return !removeTokenFromBody;
 }

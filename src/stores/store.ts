@@ -85,6 +85,48 @@ export interface FamilySummary {
 }
 
 /**
+ * The invariants {@link RefreshTokenStore.audit} checks, which rotation and
+ * revocation keep on every store (docs/stores.md, "Store invariants"). A
+ * record is LIVE when it is neither rotated nor revoked and valid after the
+ * audit's `now`; a family's live record is its CURRENT token.
+ *
+ * - `several-current-tokens`: a family with more than one current token.
+ *   Rotation marks the parent and stores the successor in one step, so a
+ *   family never has two; a rotated token inside its grace window is rotated,
+ *   not current, and never counts.
+ * - `missing-successor`: a rotated record, still valid after `now`, whose
+ *   `successorHash` names no record. The successor is stored with the
+ *   rotation and outlives its parent, so only a lost write removes it first.
+ * - `live-past-family-deadline`: a live record whose `familyDeadline` is at or
+ *   before `now`: validity is capped at the deadline, so none should exist.
+ */
+export type StoreInvariant = 'several-current-tokens' | 'missing-successor' | 'live-past-family-deadline';
+
+/** One offender in a {@link StoreAuditFinding}'s sample: ids only, never a hash or a token. */
+export interface StoreAuditOffender {
+  familyId: string;
+  /** The offending record's id; null when the family as a whole is at fault (`several-current-tokens`). */
+  recordId: string | null;
+}
+
+/** What {@link RefreshTokenStore.audit} found for one invariant. */
+export interface StoreAuditFinding {
+  /** How many families (`several-current-tokens`) or records (the others) break it. */
+  count: number;
+  /** The first offenders, at most `sampleSize` of them. */
+  sample: StoreAuditOffender[];
+}
+
+/** The result of {@link RefreshTokenStore.audit}: a finding per invariant, count 0 when it holds. */
+export type StoreAudit = Record<StoreInvariant, StoreAuditFinding>;
+
+/** Options of {@link RefreshTokenStore.audit}. */
+export interface StoreAuditOptions {
+  /** Offenders kept per invariant, a non-negative integer (0: counts only). Default 10. */
+  sampleSize?: number;
+}
+
+/**
  * The persistence port. Implement it to add a store; run both conformance
  * suites to prove it.
  *
@@ -189,6 +231,15 @@ export interface RefreshTokenStore {
   purgeExpiredState(before: Date, watermarksBefore?: Date): Promise<number>;
 
   /**
+   * Scans every record for broken {@link StoreInvariant}s at `now` and answers
+   * a count and a sample of offender ids per invariant; reads only. Memory
+   * stays bounded whatever the store's size (the scan runs in the database
+   * or in batches). For operators (`jwt-refresh doctor`); the core never asks.
+   * A `sampleSize` that is not a non-negative integer is refused with a RangeError.
+   */
+  audit(now: Date, options?: StoreAuditOptions): Promise<StoreAudit>;
+
+  /**
    * Number of stored records, whatever their state. For operators: the CLI's
    * `clear` reports it on a dry run; the core never asks.
    */
@@ -200,6 +251,13 @@ export interface RefreshTokenStore {
    * applied, empty when already up to date (always, for a store without a schema).
    */
   migrate(): Promise<number[]>;
+
+  /**
+   * The cheapest round trip to the backend (`SELECT 1`, `PING`, `{ ping: 1 }`; nothing for in-process stores), within
+   * the store's operation timeout: what `/health` asks. Rejects with a `StoreUnavailableError` when the backend is
+   * unreachable or slow, so a readiness probe fails while it is down and passes again once it is back.
+   */
+  ping(): Promise<void>;
 
   /**
    * Releases what the store opened itself; a connection, pool or client the

@@ -1,5 +1,6 @@
 import type { JwtRefreshConfig } from '../config/schema.js';
 import type { AccessTokenClaims } from '../jwt/build-claims.js';
+import { clampExp } from '../jwt/exp-range.js';
 import type { RefreshTokenStore } from '../stores/store.js';
 import { userKeyOfClaims } from '../jwt/user-of-claims.js';
 import { toUnixSeconds } from '../lib/clock.js';
@@ -44,9 +45,13 @@ export async function isAccessTokenRevoked(
   return sessionWatermark !== null && issuedAt <= toUnixSeconds(sessionWatermark);
 }
 
-/** Puts a verified access token on the blocklist until it expires anyway. */
+/**
+ * Puts a verified access token on the blocklist until it expires anyway.
+ * Verification refuses an `exp` past `MAX_EXP`; it is clamped here too, so
+ * that no claims reach a store with a date it cannot hold.
+ */
 export async function blockAccessToken(store: RefreshTokenStore, claims: AccessTokenClaims): Promise<boolean> {
   if (typeof claims.jti !== 'string') return false;
-  await store.blockAccessToken(claims.jti, new Date(claims.exp * 1000));
+  await store.blockAccessToken(claims.jti, new Date(clampExp(claims.exp) * 1000));
   return true;
 }

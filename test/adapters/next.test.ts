@@ -51,7 +51,7 @@ const nextDriver: HttpDriver = {
       platformRequest.headers.set('x-real-ip', '127.0.0.1');
       return method(platformRequest);
     };
-    return { jwtRefresh, request: requestInProcess(dispatch), close: async () => {} };
+    return { jwtRefresh, request: requestInProcess(dispatch), origin: 'http://localhost', close: async () => {} };
   },
 };
 

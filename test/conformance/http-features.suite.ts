@@ -19,24 +19,12 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
 
     describe('cookie mode (SPEC §4)', () => {
       const cookieOptions = { cookie: { enabled: true, sameSite: 'strict' as const, path: '/api/token', domain: 'example.test' } };
-      // Every route that sets or clears the cookie needs the CSRF header in cookie mode.
-      const csrf = { 'x-requested-with': 'fetch' };
-      const MISSING_HEADER = { code: 403, message: 'Missing x-requested-with header.' };
+      const CROSS_ORIGIN = { code: 403, message: 'Cross-origin request refused.' };
       type Started = Awaited<ReturnType<typeof start>>;
-      const login = (t: Started) => t.app.request('/api/login_check', { headers: csrf, json: { username: 'alice', password: PASSWORD } });
-      const cookieToken = (setCookie: string) => setCookie.split(';')[0]!.slice('refresh_token='.length);
-      /** Each request, sent without the CSRF header, gets the 403 and no Set-Cookie. */
-      const expectRefused = async (
-        t: Started,
-        path: string,
-        requests: Array<{ json?: unknown; body?: string; headers?: Record<string, string> }>,
-      ) => {
-        for (const request of requests) {
-          const refused = await t.app.request(path, request);
-          expect([refused.status, body(refused)]).toEqual([403, MISSING_HEADER]);
-          expect(refused.setCookies).toEqual([]);
-        }
-      };
+      const credentials = { username: 'alice', password: PASSWORD };
+      const login = (t: Started, headers: Record<string, string> = {}) => t.app.request('/api/login_check', { headers, json: credentials });
+      const cookieToken = (setCookie: string) => setCookie.split(';')[0]!.slice(setCookie.indexOf('=') + 1);
+      const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
       it('sets the refresh token as a cookie with every attribute, keeping the expiration in the body', async () => {
         const t = await start({ ...cookieOptions, returnExpiration: true, ttl: 3600 });
@@ -72,13 +60,31 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         expect(response.setCookies[0]).toMatch(/^__Host-refresh_token=[0-9a-f]{128}; /);
       });
 
-      it('refreshes from the cookie with the CSRF header, rotating the cookie, and refuses it without', async () => {
+      it("with removeTokenFromBody 'auto', hands the token to a browser only as the cookie and to other clients in the body too", async () => {
+        const t = await start({ cookie: { enabled: true, removeTokenFromBody: 'auto' } });
+        const browsers: Array<Record<string, string>> = [{ 'sec-fetch-site': 'same-origin' }, { origin: t.app.origin }];
+        for (const browser of browsers) {
+          const response = await login(t, browser);
+          expect(response.status).toBe(200);
+          expect(body(response)).not.toHaveProperty('refresh_token');
+          const refreshed = await t.app.request('/api/token/refresh', {
+            headers: { ...browser, cookie: response.setCookies[0]!.split(';')[0]! },
+          });
+          expect(refreshed.status).toBe(200);
+          expect(body(refreshed)).not.toHaveProperty('refresh_token');
+          expect(cookieToken(refreshed.setCookies[0]!)).toMatch(HEX_128);
+        }
+        // curl, a mobile app, a bundle client (Node's fetch sends Sec-Fetch-Mode, not Sec-Fetch-Site).
+        const plain = await login(t);
+        expect(body(plain).refresh_token).toBe(cookieToken(plain.setCookies[0]!));
+        const refreshed = await t.refresh(body(plain).refresh_token);
+        expect(body(refreshed).refresh_token).toBe(cookieToken(refreshed.setCookies[0]!));
+      });
+
+      it('refreshes from the cookie with no extra header, rotating the cookie', async () => {
         const t = await start(cookieOptions);
         const first = (await login(t)).setCookies[0]!.split(';')[0]!;
-        const noHeader = await t.app.request('/api/token/refresh', { headers: { cookie: first } });
-        expect(noHeader.status).toBe(403);
-        expect(body(noHeader)).toEqual(MISSING_HEADER);
-        const refreshed = await t.app.request('/api/token/refresh', { headers: { cookie: first, ...csrf } });
+        const refreshed = await t.app.request('/api/token/refresh', { headers: { cookie: first } });
         expect(refreshed.status).toBe(200);
         expect(body(refreshed)).not.toHaveProperty('refresh_token');
         const second = refreshed.setCookies[0]!.split(';')[0]!;
@@ -89,97 +95,156 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
       it('clears the cookie on logout with the same name, path, domain and flags, and leaves it on a 400', async () => {
         const t = await start(cookieOptions);
         const cookie = (await login(t)).setCookies[0]!.split(';')[0]!;
-        const missing = await t.app.request('/api/token/invalidate', { headers: csrf, json: {} });
+        const missing = await t.app.request('/api/token/invalidate', { json: {} });
         expect(missing.status).toBe(400);
         expect(missing.setCookies).toEqual([]);
-        const response = await t.app.request('/api/token/invalidate', { headers: { cookie, ...csrf } });
+        const response = await t.app.request('/api/token/invalidate', { headers: { cookie } });
         expect(body(response)).toEqual({ code: 200, message: 'The supplied refresh_token has been invalidated.' });
         const cleared = response.setCookies[0]!;
         expect(cleared).toMatch(
           /^refresh_token=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=\/api\/token; Domain=example.test; Secure; HttpOnly; SameSite=Strict$/,
         );
-        const again = await t.app.request('/api/token/invalidate', { headers: { cookie, ...csrf } });
+        const again = await t.app.request('/api/token/invalidate', { headers: { cookie } });
         expect(body(again).message).toBe('The supplied refresh_token is already invalid.');
         expect(again.setCookies[0]).toMatch(/^refresh_token=; Max-Age=0/);
       });
 
-      const form = { 'content-type': 'application/x-www-form-urlencoded' };
+      describe('cross-origin protection (Fetch Metadata, as Go’s CrossOriginProtection)', () => {
+        /** What a browser sends from another site: Fetch Metadata, or (older browsers, plain http) a foreign or opaque Origin. */
+        const CROSS_SITE: Array<Record<string, string>> = [
+          { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
+          { 'sec-fetch-site': 'same-site', origin: 'https://sub.example.test' },
+          { 'sec-fetch-site': 'cross-site' },
+          { origin: 'https://evil.example' },
+          // A sandboxed frame or a redirect chain: an opaque origin.
+          { origin: 'null' },
+        ];
 
-      it('refuses a login without the CSRF header before checking credentials, setting no cookie and storing nothing', async () => {
-        const t = await start(cookieOptions);
-        const credentials = { username: 'alice', password: PASSWORD };
-        await expectRefused(t, '/api/login_check', [
-          { json: credentials },
-          // What a cross-site form can send: text/plain whose body happens to be JSON.
-          { json: credentials, headers: { 'content-type': 'text/plain' } },
-          { json: credentials, headers: { 'x-requested-with': '' } },
-          { json: { ...credentials, password: 'wrong' } },
-        ]);
-        expect(await t.store.count()).toBe(0);
-        const accepted = await login(t);
-        expect(accepted.status).toBe(200);
-        expect(accepted.setCookies).toHaveLength(1);
-        expect(await t.store.count()).toBe(1);
-      });
-
-      it('refuses a refresh without the CSRF header when the token is in the body too, leaving the store and the cookie alone', async () => {
-        const t = await start(cookieOptions);
-        const token = cookieToken((await login(t)).setCookies[0]!);
-        const before = await t.store.findByHash(sha256(token));
-        expect(before).not.toBeNull();
-        await expectRefused(t, '/api/token/refresh', [
-          // A cross-site form posting the attacker's own token.
-          { body: `refresh_token=${token}`, headers: form },
-          { json: { refresh_token: token } },
-          { json: { refresh_token: token }, headers: { cookie: `refresh_token=${token}` } },
-        ]);
-        expect(await t.store.count()).toBe(1);
-        expect(await t.store.findByHash(sha256(token))).toEqual(before);
-        const refreshed = await t.app.request('/api/token/refresh', { body: `refresh_token=${token}`, headers: { ...form, ...csrf } });
-        expect(refreshed.status).toBe(200);
-        const successor = cookieToken(refreshed.setCookies[0]!);
-        expect(successor).toMatch(HEX_128);
-        expect(successor).not.toBe(token);
-        expect(await t.store.findByHash(sha256(successor))).not.toBeNull();
-      });
-
-      it('refuses a logout without the CSRF header whatever the body, keeping the cookie and the session', async () => {
-        const t = await start(cookieOptions);
-        const token = cookieToken((await login(t)).setCookies[0]!);
-        const before = await t.store.findByHash(sha256(token));
-        await expectRefused(t, '/api/token/invalidate', [
-          { body: 'junk', headers: form },
-          { body: `refresh_token=${token}`, headers: form },
-          { json: {} },
-          { headers: { cookie: `refresh_token=${token}` } },
-        ]);
-        expect(await t.store.count()).toBe(1);
-        expect(await t.store.findByHash(sha256(token))).toEqual(before);
-        const response = await t.app.request('/api/token/invalidate', { headers: csrf, json: { refresh_token: token } });
-        expect(body(response)).toEqual({ code: 200, message: 'The supplied refresh_token has been invalidated.' });
-        expect(response.setCookies[0]).toMatch(/^refresh_token=; Max-Age=0/);
-      });
-
-      it('asks for the configured CSRF header, and for none when csrfHeader is null', async () => {
-        const custom = await start({ cookie: { ...cookieOptions.cookie, csrfHeader: 'x-csrf' } });
-        const refused = await login(custom);
-        expect([refused.status, body(refused)]).toEqual([403, { code: 403, message: 'Missing x-csrf header.' }]);
-        const credentials = { username: 'alice', password: PASSWORD };
-        expect((await custom.app.request('/api/login_check', { headers: { 'x-csrf': '1' }, json: credentials })).status).toBe(200);
-
-        const t = await start({ cookie: { ...cookieOptions.cookie, csrfHeader: null } });
-        const logged = await t.login();
-        expect(logged.status).toBe(200);
-        const fromCookie = await t.app.request('/api/token/refresh', { headers: { cookie: logged.setCookies[0]!.split(';')[0]! } });
-        expect(fromCookie.status).toBe(200);
-        const fromBody = await t.app.request('/api/token/refresh', {
-          body: `refresh_token=${cookieToken(fromCookie.setCookies[0]!)}`,
-          headers: form,
+        it('refuses a cross-site login, refresh, logout and revocation with 403, reading and writing nothing', async () => {
+          const t = await start(cookieOptions);
+          const token = cookieToken((await login(t)).setCookies[0]!);
+          const before = await t.store.findByHash(sha256(token));
+          const cookie = `refresh_token=${token}`;
+          // The attacker's own credentials or token (login CSRF), the victim's cookie, or junk that would clear it.
+          const attempts: Array<[string, { json?: unknown; body?: string; headers?: Record<string, string> }]> = [
+            ['/api/login_check', { json: credentials }],
+            ['/api/login_check', { json: credentials, headers: { 'content-type': 'text/plain' } }],
+            ['/api/token/refresh', { body: `refresh_token=${token}`, headers: form }],
+            ['/api/token/refresh', { headers: { cookie } }],
+            ['/api/token/invalidate', { body: 'junk', headers: form }],
+            ['/api/token/invalidate', { headers: { cookie } }],
+            ['/api/token/revoke', { body: `token=${token}`, headers: form }],
+          ];
+          for (const [path, request] of attempts) {
+            for (const browser of CROSS_SITE) {
+              const refused = await t.app.request(path, { ...request, headers: { ...request.headers, ...browser } });
+              expect([path, refused.status, body(refused)]).toEqual([path, 403, CROSS_ORIGIN]);
+              expect(refused.setCookies).toEqual([]);
+            }
+          }
+          expect(await t.store.count()).toBe(1);
+          expect(await t.store.findByHash(sha256(token))).toEqual(before);
         });
-        expect(fromBody.status).toBe(200);
-        const logout = await t.app.request('/api/token/invalidate', { headers: { cookie: fromBody.setCookies[0]!.split(';')[0]! } });
-        expect(body(logout)).toEqual({ code: 200, message: 'The supplied refresh_token has been invalidated.' });
-        expect(logout.setCookies[0]).toMatch(/^refresh_token=; Max-Age=0/);
+
+        it('lets same-origin browser requests, the address bar and clients that are no browser through', async () => {
+          const t = await start(cookieOptions);
+          const allowed: Array<Record<string, string>> = [
+            { 'sec-fetch-site': 'same-origin' },
+            { 'sec-fetch-site': 'none' },
+            { origin: t.app.origin },
+            {},
+          ];
+          for (const headers of allowed) {
+            const response = await login(t, headers);
+            expect([headers, response.status]).toEqual([headers, 200]);
+            const cookie = response.setCookies[0]!.split(';')[0]!;
+            const refreshed = await t.app.request('/api/token/refresh', { headers: { ...headers, cookie } });
+            expect(refreshed.status).toBe(200);
+            const logout = await t.app.request('/api/token/invalidate', {
+              headers: { ...headers, cookie: refreshed.setCookies[0]!.split(';')[0]! },
+            });
+            expect(body(logout).message).toBe('The supplied refresh_token has been invalidated.');
+          }
+        });
+
+        it('lets a trusted origin through, on an exact match only', async () => {
+          const t = await start({ cookie: { ...cookieOptions.cookie, trustedOrigins: ['https://app.example'] } });
+          expect((await login(t, { 'sec-fetch-site': 'cross-site', origin: 'https://app.example' })).status).toBe(200);
+          expect((await login(t, { origin: 'https://app.example' })).status).toBe(200);
+          for (const origin of ['https://app.example:8443', 'http://app.example', 'https://evil.app.example']) {
+            const refused = await login(t, { 'sec-fetch-site': 'cross-site', origin });
+            expect([origin, refused.status, body(refused)]).toEqual([origin, 403, CROSS_ORIGIN]);
+          }
+        });
+
+        it('checks nothing outside cookie mode: a token in the body is no ambient authority', async () => {
+          const t = await start();
+          const response = await login(t, { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' });
+          expect(response.status).toBe(200);
+          const refreshed = await t.app.request('/api/token/refresh', {
+            json: { refresh_token: body(response).refresh_token },
+            headers: { 'sec-fetch-site': 'cross-site' },
+          });
+          expect(refreshed.status).toBe(200);
+        });
+
+        it('asks for the opt-in csrfHeader too when configured, even of a same-origin request', async () => {
+          const t = await start({ cookie: { ...cookieOptions.cookie, csrfHeader: 'x-csrf' } });
+          const withoutHeader: Array<Record<string, string>> = [{}, { 'sec-fetch-site': 'same-origin' }, { 'x-csrf': '' }];
+          for (const headers of withoutHeader) {
+            const refused = await login(t, headers);
+            expect([refused.status, body(refused)]).toEqual([403, { code: 403, message: 'Missing x-csrf header.' }]);
+            expect(refused.setCookies).toEqual([]);
+          }
+          expect(await t.store.count()).toBe(0);
+          const crossSite = await login(t, { 'x-csrf': '1', 'sec-fetch-site': 'cross-site' });
+          expect(body(crossSite)).toEqual(CROSS_ORIGIN);
+          const accepted = await login(t, { 'x-csrf': '1', 'sec-fetch-site': 'same-origin' });
+          expect(accepted.status).toBe(200);
+          const cookie = accepted.setCookies[0]!.split(';')[0]!;
+          expect((await t.app.request('/api/token/refresh', { headers: { cookie } })).status).toBe(403);
+          expect((await t.app.request('/api/token/refresh', { headers: { cookie, 'x-csrf': '1' } })).status).toBe(200);
+        });
+      });
+
+      describe('a cookie name sent twice', () => {
+        it('refuses the ambiguity: a planted live token does not override the valid one, nor the reverse', async () => {
+          const t = await start(cookieOptions);
+          const victim = cookieToken((await login(t)).setCookies[0]!);
+          // The attacker's own live session, planted from a sibling subdomain with a narrower path: sent first.
+          const planted = cookieToken(
+            (await t.app.request('/api/login_check', { json: { username: 'bob', password: PASSWORD } })).setCookies[0]!,
+          );
+          const records = async () => [await t.store.findByHash(sha256(victim)), await t.store.findByHash(sha256(planted))];
+          const before = await records();
+          for (const cookie of [`refresh_token=${planted}; refresh_token=${victim}`, `refresh_token=${victim}; refresh_token=${planted}`]) {
+            const refused = await t.app.request('/api/token/refresh', { headers: { cookie } });
+            expect([refused.status, body(refused)]).toEqual([401, { code: 401, message: 'Missing JWT Refresh Token' }]);
+            expect(refused.setCookies).toEqual([]);
+            const logout = await t.app.request('/api/token/invalidate', { headers: { cookie } });
+            expect(logout.status).toBe(400);
+          }
+          expect(await records()).toEqual(before);
+          // The same value twice is no ambiguity.
+          const twice = await t.app.request('/api/token/refresh', {
+            headers: { cookie: `refresh_token=${victim}; refresh_token=${victim}` },
+          });
+          expect(twice.status).toBe(200);
+        });
+
+        it('under the __Host- prefix reads only the __Host- cookie, whatever is planted under the bare name', async () => {
+          const t = await start({ cookie: { enabled: true, prefix: '__Host-' } });
+          const victim = cookieToken((await login(t)).setCookies[0]!);
+          const planted = cookieToken(
+            (await t.app.request('/api/login_check', { json: { username: 'bob', password: PASSWORD } })).setCookies[0]!,
+          );
+          const refreshed = await t.app.request('/api/token/refresh', {
+            headers: { cookie: `refresh_token=${planted}; __Host-refresh_token=${victim}` },
+          });
+          expect(refreshed.status).toBe(200);
+          expect((await t.store.findByHash(sha256(victim)))?.rotatedAt).not.toBeNull();
+          expect((await t.store.findByHash(sha256(planted)))?.rotatedAt ?? null).toBeNull();
+        });
       });
     });
 
@@ -203,6 +268,39 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         const compat = await start({ bundleCompat: true });
         const b = await compat.loginTokens();
         expect((await compat.app.request(`/api/token/refresh?refresh_token=${b.refresh}`)).status).toBe(200);
+      });
+
+      it('trims a JSON string token of surrounding white space, as the bundle does', async () => {
+        const t = await start();
+        const { refresh } = await t.loginTokens();
+        const response = await t.refresh(` \n${refresh}\t `);
+        expect(response.status).toBe(200);
+        expect((await t.store.findByHash(sha256(refresh)))?.rotatedAt).not.toBeNull();
+        expect((await t.refresh('   ')).body).toEqual({ code: 401, message: 'Missing JWT Refresh Token' });
+      });
+
+      it("asks in bundle-compat mode in the bundle's order: JSON body, query string, form body, cookie", async () => {
+        const t = await start({ bundleCompat: true, cookie: { enabled: true, removeTokenFromBody: false } });
+        const unknown = 'f'.repeat(128);
+        const refreshWith = (path: string, request: { json?: unknown; body?: string; headers?: Record<string, string> }) =>
+          t.app.request(path, request);
+        const a = await t.loginTokens();
+        // JSON body before the query string.
+        expect((await refreshWith(`/api/token/refresh?refresh_token=${unknown}`, { json: { refresh_token: a.refresh } })).status).toBe(200);
+        const b = await t.loginTokens();
+        // The query string before a form body and before the cookie.
+        const fromQuery = await refreshWith(`/api/token/refresh?refresh_token=${b.refresh}`, {
+          body: `refresh_token=${unknown}`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `refresh_token=${unknown}` },
+        });
+        expect(fromQuery.status).toBe(200);
+        const c = await t.loginTokens();
+        // A form body before the cookie.
+        const fromForm = await refreshWith('/api/token/refresh', {
+          body: `refresh_token=${c.refresh}`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `refresh_token=${unknown}` },
+        });
+        expect(fromForm.status).toBe(200);
       });
     });
 
@@ -549,6 +647,39 @@ export function runHttpFeatureConformance(driver: HttpDriver): void {
         expect((await t.app.request('/api/me', { method: 'GET', headers: bearer(other.token) })).status).toBe(401);
         expect((await t.refresh(other.refresh)).status).toBe(200);
         expect(body(await t.app.request('/oauth/revoke', form({})))).toMatchObject({ error: 'invalid_request' });
+      });
+    });
+
+    describe('POST /api/token/revoke (SPEC §5, RFC 7009)', () => {
+      const form = (fields: Record<string, string>) => ({
+        body: new URLSearchParams(fields).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+
+      it('ends a refresh token’s session, blocklists an access token, and answers 200 {} for unknown tokens too', async () => {
+        const t = await start();
+        const session = await t.loginTokens();
+        const unknown = await t.app.request('/api/token/revoke', form({ token: 'f'.repeat(128) }));
+        expect([unknown.status, unknown.body]).toEqual([200, {}]);
+        expect(unknown.headers.get('cache-control')).toBe('no-store');
+        const revoked = await t.app.request('/api/token/revoke', form({ token: session.refresh, token_type_hint: 'refresh_token' }));
+        expect([revoked.status, revoked.body]).toEqual([200, {}]);
+        expect((await t.refresh(session.refresh)).status).toBe(401);
+        expect((await t.app.request('/api/me', { method: 'GET', headers: bearer(session.token) })).status).toBe(401);
+        const other = await t.loginTokens();
+        // JSON too, and a wrong hint is only a hint.
+        const access = await t.app.request('/api/token/revoke', { json: { token: other.token, token_type_hint: 'refresh_token' } });
+        expect(access.status).toBe(200);
+        expect((await t.app.request('/api/me', { method: 'GET', headers: bearer(other.token) })).status).toBe(401);
+        expect((await t.refresh(other.refresh)).status).toBe(200);
+      });
+
+      it('answers 400 invalid_request without a token, and is gone when routes.revoke is null', async () => {
+        const t = await start();
+        const missing = await t.app.request('/api/token/revoke', form({ token_type_hint: 'refresh_token' }));
+        expect([missing.status, missing.body]).toEqual([400, { error: 'invalid_request', error_description: 'Missing token.' }]);
+        const off = await start({ routes: { revoke: null } });
+        expect((await off.app.request('/api/token/revoke', form({ token: 'f'.repeat(128) }))).status).toBe(404);
       });
     });
 

@@ -79,6 +79,10 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
     });
 
     describe('insert and findByHash', () => {
+      it('answers a ping (what /health asks) while the backend is up', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+
       it('round-trips a record with every field set, Dates as Dates to the millisecond', async () => {
         const full = record('full', {
           generation: 3,
@@ -803,6 +807,101 @@ export function runStoreConformance(name: string, factory: () => Promise<StoreUn
           ['fam-b', null],
           ['fam-a', '{"current":"a"}'],
         ]);
+      });
+    });
+
+    describe('audit (jwt-refresh doctor)', () => {
+      const NOW = at(2 * HOUR);
+      const clean = { count: 0, sample: [] };
+
+      it('finds nothing in a store that rotation, revocation and expiry left as they leave it', async () => {
+        const a0 = record('audit-a0', { familyId: 'fam-chain', familyDeadline: at(30 * DAY) });
+        const a1 = successorOf(a0, 'audit-a1', at(HOUR));
+        // Rotated one second ago: inside a grace window, and still not a second current token.
+        const a2 = successorOf(a1, 'audit-a2', at(2 * HOUR - 1000));
+        const revoked = record('audit-revoked', { familyId: 'fam-revoked', revokedAt: at(MINUTE) });
+        const expiredLive = record('audit-expired', { familyId: 'fam-expired', validUntil: at(HOUR) });
+        // Expired and rotated, its successor already cleaned up: what `clear` leaves mid-way.
+        const expiredRotated = record('audit-expired-rotated', {
+          familyId: 'fam-expired',
+          validUntil: at(HOUR),
+          rotatedAt: at(30 * MINUTE),
+          successorHash: hashOf('audit-cleared'),
+        });
+        const endedFamily = record('audit-ended', { familyId: 'fam-ended', familyDeadline: at(HOUR), validUntil: at(HOUR) });
+        await insertAll(store, [a0, revoked, expiredLive, expiredRotated, endedFamily]);
+        expect(await store.rotate(a0.tokenHash, a1, at(HOUR))).toBe('rotated');
+        expect(await store.rotate(a1.tokenHash, a2, at(2 * HOUR - 1000))).toBe('rotated');
+
+        expect(await store.audit(NOW)).toEqual({
+          'several-current-tokens': clean,
+          'missing-successor': clean,
+          'live-past-family-deadline': clean,
+        });
+      });
+
+      it('finds a family with two current tokens (a forked chain), naming the family only', async () => {
+        const parent = record('fork-0', { familyId: 'fam-fork' });
+        const winner = successorOf(parent, 'fork-1a', at(HOUR));
+        // A second successor of the same parent, as a non-atomic rotation leaves one.
+        const fork = successorOf(parent, 'fork-1b', at(HOUR));
+        await insertAll(store, [{ ...parent, rotatedAt: at(HOUR), successorHash: winner.tokenHash }, winner, fork]);
+        await insertAll(store, [record('single', { familyId: 'fam-single' })]);
+
+        const audit = await store.audit(NOW);
+
+        expect(audit['several-current-tokens']).toEqual({ count: 1, sample: [{ familyId: 'fam-fork', recordId: null }] });
+        expect(audit['missing-successor']).toEqual(clean);
+        expect(audit['live-past-family-deadline']).toEqual(clean);
+      });
+
+      it('finds two current tokens of one family at generation 0 (a login stored twice)', async () => {
+        await insertAll(store, [record('twin-a', { familyId: 'fam-twin' }), record('twin-b', { familyId: 'fam-twin' })]);
+
+        expect((await store.audit(NOW))['several-current-tokens']).toEqual({
+          count: 1,
+          sample: [{ familyId: 'fam-twin', recordId: null }],
+        });
+      });
+
+      it('finds a rotated, still valid record whose successor is gone, by record id and never by hash', async () => {
+        const orphan = record('audit-orphan', { familyId: 'fam-orphan', rotatedAt: at(HOUR), successorHash: hashOf('audit-lost') });
+        await insertAll(store, [orphan]);
+
+        const audit = await store.audit(NOW);
+
+        expect(audit['missing-successor']).toEqual({ count: 1, sample: [{ familyId: 'fam-orphan', recordId: orphan.id }] });
+        expect(audit['several-current-tokens']).toEqual(clean);
+        expect(JSON.stringify(audit)).not.toContain(orphan.tokenHash);
+        expect(JSON.stringify(audit)).not.toContain(hashOf('audit-lost'));
+      });
+
+      it('finds live records past their family deadline, and not revoked or rotated ones', async () => {
+        const late = (label: string, overrides: Partial<RefreshTokenRecord> = {}) =>
+          record(label, { familyId: `fam-${label}`, familyDeadline: at(HOUR), validUntil: at(DAY), ...overrides });
+        await insertAll(store, [
+          late('late-1'),
+          late('late-2'),
+          late('late-3'),
+          late('late-revoked', { revokedAt: at(MINUTE) }),
+          late('late-rotated', { rotatedAt: at(MINUTE), successorHash: hashOf('late-next') }),
+          record('late-next', { familyId: 'fam-late-rotated', generation: 1, familyDeadline: at(DAY), validUntil: at(DAY) }),
+        ]);
+
+        const audit = await store.audit(NOW, { sampleSize: 2 });
+
+        expect(audit['live-past-family-deadline'].count).toBe(3);
+        expect(audit['live-past-family-deadline'].sample).toHaveLength(2);
+        for (const offender of audit['live-past-family-deadline'].sample) {
+          expect(['id-late-1', 'id-late-2', 'id-late-3']).toContain(offender.recordId);
+          expect(offender.familyId).toBe(`fam-${offender.recordId?.slice('id-'.length)}`);
+        }
+        expect((await store.audit(NOW, { sampleSize: 0 }))['live-past-family-deadline']).toEqual({ count: 3, sample: [] });
+      });
+
+      it('refuses a sample size that is not a non-negative integer', async () => {
+        await expect(store.audit(NOW, { sampleSize: -1 })).rejects.toThrow(RangeError);
+        await expect(store.audit(NOW, { sampleSize: 1.5 })).rejects.toThrow(RangeError);
       });
     });
   });

@@ -328,11 +328,14 @@ describe('redis store', () => {
   });
 
   describe('connections and options', () => {
-    it("gives its own connection one retry and a 5 s connect timeout, and leaves an app client's options alone", async () => {
+    it("gives its own connection no retry and connect and command timeouts of operationTimeoutMs, and leaves an app client's options alone", async () => {
       // With ioredis's defaults (20 retries per command, 10 s connect timeout) a call with Redis
       // unreachable waited 73 to 107 s.
       const own = open();
-      expect(own.client.options).toMatchObject({ maxRetriesPerRequest: 1, connectTimeout: 5000 });
+      expect(own.client.options).toMatchObject({ maxRetriesPerRequest: 0, connectTimeout: 3000, commandTimeout: 3000 });
+      const quick = createRedisStore({ url: REDIS_URL, keyPrefix: prefix, operationTimeoutMs: 750 });
+      stores.push(quick);
+      expect(quick.client.options).toMatchObject({ connectTimeout: 750, commandTimeout: 750 });
 
       const client = appClient();
       const shared = open(prefix, { client });

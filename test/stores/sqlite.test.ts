@@ -27,6 +27,21 @@ runStoreConformance('sqlite', async () => {
   };
 });
 
+// The defaults above batch writes (group commit) and checkpoint from a worker thread; this run is
+// the store with both off: every write its own transaction, SQLite's auto-checkpoint in the request.
+runStoreConformance('sqlite, group commit and background checkpoints off', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jwt-refresh-sqlite-plain-'));
+  const store = createSqliteStore({ filename: join(dir, 'tokens.sqlite'), groupCommit: false, checkpoint: false });
+  return {
+    store,
+    rawRows: async () => store.database.prepare('SELECT * FROM refresh_tokens').all() as Array<Record<string, unknown>>,
+    cleanup: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
 /** One file for every lifecycle case, each on its own tables, read through `lifecycleAdmin`. */
 const lifecycleDir = mkdtempSync(join(tmpdir(), 'jwt-refresh-sqlite-lifecycle-'));
 const lifecycleFile = join(lifecycleDir, 'tokens.sqlite');

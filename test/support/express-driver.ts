@@ -26,7 +26,7 @@ export function expressDriver({ appBodyParsers }: { appBodyParsers: boolean }): 
       });
       if (appBodyParsers) app.use(jwtRefreshErrorHandler(jwtRefresh));
       const server = await listen(app);
-      return { jwtRefresh, request: requestOverHttp(server.baseUrl), close: server.close };
+      return { jwtRefresh, request: requestOverHttp(server.baseUrl), origin: server.baseUrl, close: server.close };
     },
   };
 }

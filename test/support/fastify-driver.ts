@@ -15,6 +15,7 @@ export const fastifyDriver: HttpDriver = {
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     return {
       jwtRefresh,
+      origin: address,
       async request(path, request = {}) {
         const headers: Record<string, string> = { ...request.headers };
         let body = request.body;

@@ -23,6 +23,6 @@ export const fetchDriver: HttpDriver = {
       return new Response('Not Found', { status: 404 });
     };
     const server = await serveFetch(app);
-    return { jwtRefresh, request: requestOverHttp(server.baseUrl), close: server.close };
+    return { jwtRefresh, request: requestOverHttp(server.baseUrl), origin: server.baseUrl, close: server.close };
   },
 };

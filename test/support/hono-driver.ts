@@ -31,6 +31,6 @@ export const honoDriver: HttpDriver = {
     app.get('/api/me', guard(), (c) => c.json(c.get('claims')));
     app.get('/api/admin', guard({ role: 'ROLE_ADMIN' }), (c) => c.json({ ok: true }));
     const server = await serveFetch(async (request, incoming) => app.fetch(request, { incoming }));
-    return { jwtRefresh, request: requestOverHttp(server.baseUrl), close: server.close };
+    return { jwtRefresh, request: requestOverHttp(server.baseUrl), origin: server.baseUrl, close: server.close };
   },
 };

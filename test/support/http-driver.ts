@@ -22,6 +22,8 @@ export interface TestResponse {
 /** A running app under test. */
 export interface TestApp {
   request(path: string, request?: TestRequest): Promise<TestResponse>;
+  /** The origin requests are sent to (`http://127.0.0.1:<port>`), as a browser on it would send in `Origin`. */
+  origin: string;
   jwtRefresh: JwtRefresh;
   close(): Promise<void>;
 }

@@ -59,7 +59,8 @@ export function nestDriver({
       const app = await NestFactory.create(AppModule, platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter(), appOptions);
       await app.listen(0, '127.0.0.1');
       const { port } = app.getHttpServer().address() as AddressInfo;
-      return { jwtRefresh, request: requestOverHttp(`http://127.0.0.1:${port}`), close: () => app.close() };
+      const origin = `http://127.0.0.1:${port}`;
+      return { jwtRefresh, request: requestOverHttp(origin), origin, close: () => app.close() };
     },
   };
 }

@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type RequestListener } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { toFetchRequest } from '../../src/adapters/node/node-request.js';
 import { readNodeBody } from '../../src/adapters/node/read-node-body.js';
-import { writeNodeResponse } from '../../src/adapters/node/write-node-response.js';
+import { writeNodeParts, writeNodeResponse } from '../../src/adapters/node/write-node-response.js';
+import { errorParts } from '../../src/http/error-response.js';
 
 export interface ListeningServer {
   baseUrl: string;
@@ -37,6 +38,7 @@ export function serveFetch(handler: (request: Request, incoming: IncomingMessage
       const body = await readNodeBody(req, Number.POSITIVE_INFINITY);
       await writeNodeResponse(res, await handler(toFetchRequest(req.method ?? 'GET', req.url ?? '/', req.headers, body), req));
     };
-    respond().catch(() => res.destroy());
+    // What toFetchRequest refuses (a TRACE, userinfo in the target) is answered as a host answers it.
+    respond().catch((error: unknown) => (res.headersSent ? res.destroy() : writeNodeParts(res, errorParts(error))));
   });
 }

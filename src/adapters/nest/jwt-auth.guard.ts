@@ -43,7 +43,7 @@ export class JwtAuthGuard implements CanActivate {
     const request = http.getRequest<JwtRefreshRequest>();
     const role = this.reflector.getAllAndOverride<string | undefined>(JWT_REFRESH_ROLE, [context.getHandler(), context.getClass()]);
     try {
-      const claims = await this.jwtRefresh.verifyAuthorization(request.headers.authorization, role === undefined ? {} : { role });
+      const claims = await this.jwtRefresh.verifyRequest(request, role === undefined ? {} : { role });
       request.auth = { claims };
       return true;
     } catch (error) {

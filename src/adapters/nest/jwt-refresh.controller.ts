@@ -4,8 +4,10 @@ import type { JwtRefresh } from '../../create-jwt-refresh.js';
 import { NotFoundError } from '../../errors.js';
 import { errorParts } from '../../http/error-response.js';
 import type { ResponseParts } from '../../http/response-parts.js';
+import { frameworkErrorParts } from '../node/framework-error-parts.js';
 import { handleNodeRequest } from '../node/handle-node-request.js';
 import { bodyFromParsed, readNodeBody } from '../node/read-node-body.js';
+import { requestTargetUrl } from '../node/request-target.js';
 import { writeNodeParts } from '../node/write-node-response.js';
 import { JWT_REFRESH } from './tokens.js';
 
@@ -22,7 +24,7 @@ async function answerAt(jwtRefresh: JwtRefresh, path: string, req: ExpressReques
       bodyFromParsed(req.body, req.headers['content-type'], req.headers['content-length']) ??
       (await readNodeBody(req, jwtRefresh.config.maxBodyBytes));
     // The configured path, whatever prefix Nest serves the route under: the core matches its own paths.
-    const { pathname, search } = new URL(req.url ?? '/', 'http://localhost');
+    const { pathname, search } = requestTargetUrl(req.url ?? '/');
     const basePath = mountPrefix(pathname, path);
     parts = await handleNodeRequest(jwtRefresh, req.method ?? 'GET', path + search, req.headers, {
       clientIp: req.ip ?? null,
@@ -30,7 +32,7 @@ async function answerAt(jwtRefresh: JwtRefresh, path: string, req: ExpressReques
       basePath,
     });
   } catch (error) {
-    parts = errorParts(error, jwtRefresh.logger);
+    parts = frameworkErrorParts(error, jwtRefresh.logger);
   }
   writeNodeParts(res, parts ?? errorParts(new NotFoundError()));
 }

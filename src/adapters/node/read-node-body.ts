@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http';
-import { PayloadTooLargeError } from '../../errors.js';
+import { BadRequestError, PayloadTooLargeError } from '../../errors.js';
 
 /**
  * The raw body of a Node request, for adapters whose framework has not
  * consumed it yet. Reads at most `limit` bytes; past that the rest is
  * discarded and a PayloadTooLargeError thrown, so a huge body is never buffered.
+ * A body cut off (the client aborted, the server's `requestTimeout` fired)
+ * is a BadRequestError.
  *
  * @example
  * const body = await readNodeBody(req, jwtRefresh.config.maxBodyBytes);
@@ -17,14 +19,21 @@ export async function readNodeBody(request: IncomingMessage, limit: number): Pro
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of request) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-    size += buffer.byteLength;
-    if (size > limit) {
-      request.resume();
-      throw new PayloadTooLargeError();
+  try {
+    for await (const chunk of request) {
+      const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+      size += buffer.byteLength;
+      if (size > limit) {
+        request.resume();
+        throw new PayloadTooLargeError();
+      }
+      chunks.push(buffer);
     }
-    chunks.push(buffer);
+  } catch (error) {
+    if (error instanceof PayloadTooLargeError) throw error;
+    // The client went away or the server's request timeout cut it off mid-body: the client's
+    // doing, answered (if anyone still listens) as a 400, never logged as a server error.
+    throw new BadRequestError('Request body was not received in full.', { cause: error });
   }
   return Buffer.concat(chunks);
 }

@@ -1,11 +1,15 @@
 /**
- * How a store runs one operation: a driver failure becomes a {@link StoreError}
- * that names the operation and keeps the driver's message, which may quote SQL
- * or values, in `cause` only. Work the backend rolled back as a whole for a
- * transient conflict runs again first, where the store gives a retry policy.
+ * How a store runs one operation: within its deadline, again while the backend rolled the work back for a transient
+ * conflict (where the store gives a retry policy), and with a driver failure turned into a {@link StoreError} that
+ * names the store and the operation and keeps the driver's message, which may quote SQL or values, in `cause` only.
+ * A failure that means the store is unreachable or slow becomes a {@link StoreUnavailableError}, answered 503.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StoreError } from '../../errors.js';
+import { StoreError, StoreUnavailableError } from '../../errors.js';
+import { withDeadline } from './operation-timeout.js';
+import { driverCodeOf, unavailableCode } from './unavailable.js';
+
+export { errorProperty } from './error-property.js';
 
 /** When, and how soon, a store runs failed work again. */
 export interface RetryPolicy {
@@ -17,9 +21,25 @@ export interface RetryPolicy {
   readonly pauseMs: (attempt: number) => number;
 }
 
-/** `error` itself when it is a StoreError already, else a StoreError for `operation` caused by it. */
-export function asStoreError(operation: string, error: unknown): StoreError {
-  return error instanceof StoreError ? error : new StoreError(operation, { cause: error });
+/** How {@link attempt} runs an operation. */
+export interface AttemptOptions {
+  /** The backend (`postgres`, `redis`, ...), named in the error and so in the log line. */
+  readonly store?: string;
+  /** Runs the work again while it allows. */
+  readonly retry?: RetryPolicy;
+  /** Deadline of the whole operation, retries included, in milliseconds; none when absent. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * `error` itself when it is a StoreError already, else a StoreError for `operation` caused by it: a
+ * {@link StoreUnavailableError} when it says the store is unreachable or slow.
+ */
+export function asStoreError(operation: string, error: unknown, store?: string): StoreError {
+  if (error instanceof StoreError) return error;
+  const unavailable = unavailableCode(error);
+  if (unavailable !== null) return new StoreUnavailableError(operation, { cause: error, store, driverCode: unavailable });
+  return new StoreError(operation, { cause: error, store, driverCode: driverCodeOf(error) });
 }
 
 /** Runs `work`, and again while `policy` allows. */
@@ -34,16 +54,13 @@ export async function retry<T>(work: () => Promise<T>, policy: RetryPolicy): Pro
   }
 }
 
-/** Runs `work` as `operation` (again while `policy` allows), rejecting with {@link asStoreError}. */
-export async function attempt<T>(operation: string, work: () => Promise<T>, policy?: RetryPolicy): Promise<T> {
+/** Runs `work` as `operation` under `options`, rejecting with {@link asStoreError}. */
+export async function attempt<T>(operation: string, work: () => Promise<T>, options: AttemptOptions = {}): Promise<T> {
+  const policy = options.retry;
+  const once = policy === undefined ? work : () => retry(work, policy);
   try {
-    return await (policy === undefined ? work() : retry(work, policy));
+    return await (options.timeoutMs === undefined ? once() : withDeadline(once, options.timeoutMs));
   } catch (error) {
-    throw asStoreError(operation, error);
+    throw asStoreError(operation, error, options.store);
   }
-}
-
-/** `error[property]` when `error` is an object: where drivers put a SQLSTATE, an errno or a server code. */
-export function errorProperty(error: unknown, property: string): unknown {
-  return typeof error === 'object' && error !== null ? (error as Record<string, unknown>)[property] : undefined;
 }

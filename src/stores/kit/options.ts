@@ -13,6 +13,16 @@ export interface SchemaStoreOptions {
   clock?: Clock;
 }
 
+/** The option every store on a server (PostgreSQL, MySQL, Redis, MongoDB) takes alike. */
+export interface ServerStoreOptions {
+  /**
+   * Longest time one operation may take, in milliseconds (1 to 120000), waiting for a connection and retries
+   * included; past it the operation fails with a `StoreUnavailableError` (HTTP 503 with `Retry-After`). Also sets the
+   * driver's own connect and query timeouts on a connection the store opens itself. Default 3000.
+   */
+  operationTimeoutMs?: number;
+}
+
 /** A letter or "_", then letters, digits or "_": a table name valid for one store is valid for all. */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

@@ -2,6 +2,8 @@
 import { StoreError } from '../../errors.js';
 import { assertBatchSize, copyRecord, rateLimitWindow, summariseFamilies } from '../kit/records.js';
 import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from '../store.js';
+import type { StoreAudit, StoreAuditOptions } from '../store.js';
+import { auditMemoryRecords } from './memory-audit.js';
 
 /**
  * A {@link RefreshTokenStore} kept in Maps: one by token hash, plus a hash set per family and per user so family- and
@@ -118,12 +120,20 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     );
   }
 
+  async audit(now: Date, options?: StoreAuditOptions): Promise<StoreAudit> {
+    return auditMemoryRecords(this.#byHash, now, options);
+  }
+
   async count(): Promise<number> {
     return this.#byHash.size;
   }
 
   async migrate(): Promise<number[]> {
     return [];
+  }
+
+  async ping(): Promise<void> {
+    // In-process: nothing to reach.
   }
 
   async close(): Promise<void> {}

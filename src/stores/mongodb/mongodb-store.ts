@@ -8,14 +8,17 @@ import { systemClock, type Clock } from '../../lib/clock.js';
 import { attempt, errorProperty, retry, type RetryPolicy } from '../kit/attempt.js';
 import { LazyMigration } from '../kit/lazy-migration.js';
 import { runMigrations } from '../kit/migration-runner.js';
-import { exactlyOne, identifier, type SchemaStoreOptions } from '../kit/options.js';
+import { deadlineOf, operationTimeout } from '../kit/operation-timeout.js';
+import { exactlyOne, identifier, type SchemaStoreOptions, type ServerStoreOptions } from '../kit/options.js';
 import { recordFrom } from '../kit/record-codec.js';
 import { assertBatchSize, byNewestLogin, copyRecord, familySummary, rateLimitWindow } from '../kit/records.js';
 import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from '../store.js';
+import type { StoreAudit, StoreAuditOptions } from '../store.js';
+import { auditMongo } from './mongodb-audit.js';
 import { MONGODB_MIGRATIONS_COLLECTION, mongoMigrations, type MongoMigration } from './mongodb-migrations.js';
 
 /** Options of {@link createMongoStore}. Give exactly one of `url` and `client`. */
-export interface MongoStoreOptions extends SchemaStoreOptions {
+export interface MongoStoreOptions extends SchemaStoreOptions, ServerStoreOptions {
   /**
    * Connection string (`mongodb://` or `mongodb+srv://`). The store creates
    * its own `MongoClient`, which connects on first use, and `close()` closes it.
@@ -73,6 +76,8 @@ const DELETE_ROUNDS = 5;
  * inserted the document, so running it once more matches it (MongoDB 4.2+ mostly does so itself).
  */
 const ON_DUPLICATE_KEY: RetryPolicy = { attempts: 2, isRetryable: isDuplicateKeyError, pauseMs: () => 0 };
+/** The store's name in errors and log lines. */
+const STORE = 'mongodb';
 
 /**
  * A {@link RefreshTokenStore} on MongoDB. Build it with {@link createMongoStore}.
@@ -90,14 +95,16 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
   readonly #db: Db;
   readonly #collections: Collections;
   readonly #migration: LazyMigration;
+  readonly #timeoutMs: number;
 
   constructor(options: MongoStoreOptions) {
     this.collectionName = identifier('stores.mongodb.collectionName', options.collectionName ?? 'refresh_tokens', {
       kind: 'an identifier',
     });
     exactlyOne('mongodb', options, 'url', 'client');
+    this.#timeoutMs = operationTimeout(STORE, options.operationTimeoutMs);
     this.#ownsClient = options.client === undefined;
-    this.client = options.client ?? openClient(options.url ?? '');
+    this.client = options.client ?? openClient(options.url ?? '', this.#timeoutMs);
     const urlDatabase = options.client === undefined ? databaseNameFromUrl(options.url ?? '') : options.client.options.dbName;
     this.databaseName = options.databaseName ?? urlDatabase ?? 'jwt_refresh';
     if (!DATABASE_NAME.test(this.databaseName)) {
@@ -111,11 +118,14 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
       watermarks: this.#db.collection(`${this.collectionName}_watermarks`),
       rateLimits: this.#db.collection(`${this.collectionName}_rate_limits`),
     };
-    this.#migration = new LazyMigration(() => attempt('migrate', () => this.#applyMigrations()), options.migrate !== false);
+    this.#migration = new LazyMigration(
+      () => attempt('migrate', () => this.#applyMigrations(), { store: STORE }),
+      options.migrate !== false,
+    );
   }
 
   async migrate(): Promise<number[]> {
-    const applied = await attempt('migrate', () => this.#applyMigrations());
+    const applied = await attempt('migrate', () => this.#applyMigrations(), { store: STORE });
     this.#migration.markDone();
     return applied;
   }
@@ -124,7 +134,7 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
     await this.#run('insert', async (c) => {
       if ((await insertUnique(c.tokens, toDocument(record))) === null) {
         // No hash in the message: the caller's StoreError says only "insert".
-        throw new StoreError('insert', { cause: new Error('a record with this token hash is already stored') });
+        throw new StoreError('insert', { cause: new Error('a record with this token hash is already stored'), store: STORE });
       }
     });
   }
@@ -170,12 +180,13 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
         );
         if (holder !== null) {
           if (!isSameSuccessor(holder, successor)) {
-            throw new StoreError('rotate', { cause: new Error("the successor's token hash is already stored") });
+            throw new StoreError('rotate', { cause: new Error("the successor's token hash is already stored"), store: STORE });
           }
           break;
         }
         // The holder was a losing rotation's successor, deleted since our upsert: insert again.
-        if (attempt === INSERT_ATTEMPTS) throw new StoreError('rotate', { cause: new Error('the successor could not be inserted') });
+        if (attempt === INSERT_ATTEMPTS)
+          throw new StoreError('rotate', { cause: new Error('the successor could not be inserted'), store: STORE });
       }
 
       // The compare-and-set: the filter is the "neither rotated nor revoked" guard.
@@ -323,12 +334,21 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
     });
   }
 
+  async audit(now: Date, options?: StoreAuditOptions): Promise<StoreAudit> {
+    return auditMongo((work) => this.#run('audit', work), this.#collections.tokens, now, options);
+  }
+
   async count(): Promise<number> {
     return this.#run('count', (c) => c.tokens.countDocuments());
   }
 
+  async ping(): Promise<void> {
+    // Not behind the lazy migration: whether the server answers, not whether the indexes are there.
+    await attempt('ping', () => this.#db.command({ ping: 1 }), { store: STORE, timeoutMs: this.#timeoutMs });
+  }
+
   async close(): Promise<void> {
-    if (this.#ownsClient) await attempt('close', () => this.client.close());
+    if (this.#ownsClient) await attempt('close', () => this.client.close(), { store: STORE });
   }
 
   async #applyMigrations(): Promise<number[]> {
@@ -350,8 +370,15 @@ export class MongoRefreshTokenStore implements RefreshTokenStore {
   }
 
   async #run<T>(operation: string, work: (collections: Collections) => Promise<T>): Promise<T> {
-    await this.#migration.ready();
-    return attempt(operation, () => work(this.#collections));
+    // One deadline over the wait for the lazy migration and the operation.
+    return attempt(
+      operation,
+      async () => {
+        await this.#migration.ready();
+        return work(this.#collections);
+      },
+      { store: STORE, timeoutMs: deadlineOf(operation, this.#timeoutMs) },
+    );
   }
 }
 
@@ -367,9 +394,21 @@ export function createMongoStore(options: MongoStoreOptions): MongoRefreshTokenS
   return new MongoRefreshTokenStore(options);
 }
 
-function openClient(url: string): MongoClient {
+/**
+ * The client the store opens: choosing a server, connecting and waiting on a socket each give up after `timeoutMs`
+ * (the driver's defaults are 30 s, 30 s and never) unless the URL sets them, so an unreachable MongoDB fails an
+ * operation instead of holding it.
+ */
+function openClient(url: string, timeoutMs: number): MongoClient {
   try {
-    return new MongoClient(url);
+    // Options given in the URL win: the driver would otherwise let these override them.
+    const given = new Set([...url.matchAll(/[?&]([^=&]+)=/g)].map((match) => match[1]?.toLowerCase()));
+    const timeouts = Object.fromEntries(
+      ['serverSelectionTimeoutMS', 'connectTimeoutMS', 'socketTimeoutMS']
+        .filter((option) => !given.has(option.toLowerCase()))
+        .map((option) => [option, timeoutMs]),
+    );
+    return new MongoClient(url, timeouts);
   } catch (error) {
     // The driver's message may quote the URL, credentials included: cause only.
     throw new ConfigError('stores.mongodb.url: expected a mongodb:// or mongodb+srv:// connection string', { cause: error });

@@ -6,13 +6,16 @@ import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { ConfigError } from '../../errors.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { asStoreError, attempt, errorProperty, type RetryPolicy } from '../kit/attempt.js';
+import { asStoreError, attempt, errorProperty, retry, type RetryPolicy } from '../kit/attempt.js';
 import { LazyMigration } from '../kit/lazy-migration.js';
 import { runMigrations } from '../kit/migration-runner.js';
-import { exactlyOne, identifier, type SchemaStoreOptions } from '../kit/options.js';
+import { deadlineOf, operationTimeout } from '../kit/operation-timeout.js';
+import { exactlyOne, identifier, type SchemaStoreOptions, type ServerStoreOptions } from '../kit/options.js';
 import { fromFamilyRow, fromRow, insertValues, type FamilyRow, type TokenRow } from '../kit/record-codec.js';
 import { assertBatchSize, rateLimitWindow } from '../kit/records.js';
 import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from '../store.js';
+import type { StoreAudit, StoreAuditOptions } from '../store.js';
+import { auditMysql } from './mysql-audit.js';
 import {
   MYSQL_DERIVED_TABLE_SUFFIXES,
   MYSQL_MIGRATION_LOCK,
@@ -24,7 +27,7 @@ import {
 import { select, statements, toSql, write, type Statements } from './mysql-sql.js';
 
 /** Options of {@link createMysqlStore}. Give exactly one of `url` and `pool`. */
-export interface MysqlStoreOptions extends SchemaStoreOptions {
+export interface MysqlStoreOptions extends SchemaStoreOptions, ServerStoreOptions {
   /**
    * Server to connect to, e.g. `mysql://user:password@127.0.0.1:3306/app`. The store opens a pool on it (mysql2's
    * default of 10 connections; add `?connectionLimit=20` to change it) and `close()` ends that pool.
@@ -53,6 +56,9 @@ const RETRY: RetryPolicy = {
   pauseMs: (attempt) => Math.random() * 10 * attempt,
 };
 
+/** The store's name in errors and log lines. */
+const STORE = 'mysql';
+
 /** Seconds `GET_LOCK` waits for another process's migration before giving up. */
 const MIGRATION_LOCK_TIMEOUT_SECONDS = 30;
 
@@ -73,6 +79,7 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
   readonly #clock: Clock;
   readonly #sql: Statements;
   readonly #migration: LazyMigration;
+  readonly #timeoutMs: number;
   #closed = false;
 
   constructor(options: MysqlStoreOptions) {
@@ -81,9 +88,10 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
     });
     exactlyOne('mysql', options, 'url', 'pool');
     this.#clock = options.clock ?? systemClock;
+    this.#timeoutMs = operationTimeout(STORE, options.operationTimeoutMs);
     this.#sql = statements(this.tableName);
     this.#ownsPool = options.pool === undefined;
-    this.pool = options.pool ?? openPool(options.url ?? '');
+    this.pool = options.pool ?? openPool(options.url ?? '', this.#timeoutMs);
     this.#migration = new LazyMigration(() => this.#applyMigrations(), options.migrate !== false);
   }
 
@@ -199,6 +207,10 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
     });
   }
 
+  async audit(now: Date, options?: StoreAuditOptions): Promise<StoreAudit> {
+    return auditMysql((work) => this.#run('audit', work), this.pool, this.tableName, now, options);
+  }
+
   async count(): Promise<number> {
     const [row] = await this.#run('count', () => select<{ n: number }>(this.pool, this.#sql.count, []));
     return row?.n ?? 0;
@@ -209,12 +221,24 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
     this.#closed = true;
     // A migration in flight finishes first: ending the pool under it would leave the lock to the server.
     await this.#migration.settled();
-    if (this.#ownsPool) await attempt('close', () => this.pool.end());
+    if (this.#ownsPool) await attempt('close', () => this.pool.end(), { store: STORE });
+  }
+
+  async ping(): Promise<void> {
+    // Not behind the lazy migration: whether the server answers, not whether the schema is there.
+    await attempt('ping', () => this.pool.query('SELECT 1'), { store: STORE, timeoutMs: this.#timeoutMs });
   }
 
   async #run<T>(operation: string, work: () => Promise<T>): Promise<T> {
-    await this.#migration.ready();
-    return attempt(operation, work, RETRY);
+    // One deadline over the wait for the lazy migration, for a pooled connection, the statements and their retries.
+    return attempt(
+      operation,
+      async () => {
+        await this.#migration.ready();
+        return retry(work, RETRY);
+      },
+      { store: STORE, timeoutMs: deadlineOf(operation, this.#timeoutMs) },
+    );
   }
 
   /**
@@ -285,7 +309,7 @@ export class MysqlRefreshTokenStore implements RefreshTokenStore {
         },
       });
     } catch (error) {
-      throw asStoreError('migrate', error);
+      throw asStoreError('migrate', error, STORE);
     } finally {
       if (connection !== undefined) {
         let reusable = true;
@@ -315,7 +339,7 @@ export function createMysqlStore(options: MysqlStoreOptions): MysqlRefreshTokenS
   return new MysqlRefreshTokenStore(options);
 }
 
-function openPool(url: string): Pool {
+function openPool(url: string, timeoutMs: number): Pool {
   try {
     // Parsed here first so a malformed URL is a ConfigError; the message never echoes it (it may hold a password).
     new URL(url);
@@ -324,7 +348,8 @@ function openPool(url: string): Pool {
   }
   // createPool connects lazily, so this never fails on an unreachable server.
   // timezone 'Z' only serves ad hoc queries on `store.pool`: the store formats its own instants.
-  return mysql.createPool({ uri: url, timezone: 'Z' });
+  // connectTimeout: a server that does not answer fails the connection (and the operation) within the deadline.
+  return mysql.createPool({ uri: url, timezone: 'Z', connectTimeout: timeoutMs });
 }
 
 /** Reads an instant of a row: the query's typeCast has parsed DATETIME columns as UTC already. */

@@ -5,13 +5,16 @@
 import pg from 'pg';
 import { ConfigError, StoreError } from '../../errors.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { attempt, errorProperty, type RetryPolicy } from '../kit/attempt.js';
+import { attempt, errorProperty, retry, type RetryPolicy } from '../kit/attempt.js';
 import { LazyMigration } from '../kit/lazy-migration.js';
 import { runMigrations } from '../kit/migration-runner.js';
-import { exactlyOne, identifier, type SchemaStoreOptions } from '../kit/options.js';
+import { deadlineOf, operationTimeout } from '../kit/operation-timeout.js';
+import { exactlyOne, identifier, type SchemaStoreOptions, type ServerStoreOptions } from '../kit/options.js';
 import { fromFamilyRow, fromRow, insertValues, type FamilyRow, type TokenRow } from '../kit/record-codec.js';
 import { assertBatchSize, rateLimitWindow } from '../kit/records.js';
 import type { FamilySummary, RateLimitHit, RefreshTokenRecord, RefreshTokenStore, RotateOutcome } from '../store.js';
+import type { StoreAudit, StoreAuditOptions } from '../store.js';
+import { auditPostgres } from './postgres-audit.js';
 import {
   POSTGRES_MAX_TABLE_NAME_LENGTH,
   POSTGRES_MIGRATION_LOCK_KEY,
@@ -23,13 +26,16 @@ import {
 import { buildStatements, type Statements } from './postgres-sql.js';
 
 /** Options of {@link createPostgresStore}. Give exactly one of `url` and `pool`. */
-export interface PostgresStoreOptions extends SchemaStoreOptions {
+export interface PostgresStoreOptions extends SchemaStoreOptions, ServerStoreOptions {
   /**
    * Connection string (`postgres://user@host:5432/db`). The store opens a
    * `pg.Pool` on it (pg's defaults: up to 10 connections) and `close()` ends it.
    */
   url?: string;
-  /** A pool the app owns and configures: the store borrows connections and `close()` leaves it open. */
+  /**
+   * A pool the app owns and configures: the store borrows connections and `close()` leaves it open. Its own timeouts
+   * stay as the app set them; `operationTimeoutMs` still bounds every operation.
+   */
   pool?: pg.Pool;
   /**
    * Token table, an SQL identifier of at most 38 characters (so every derived
@@ -66,6 +72,9 @@ const RETRY: RetryPolicy = {
   pauseMs: (attempt) => Math.random() * 2 ** Math.min(attempt, 6),
 };
 
+/** The store's name in errors and log lines. */
+const STORE = 'postgres';
+
 /**
  * A {@link RefreshTokenStore} on PostgreSQL through a `pg.Pool`. Build it with {@link createPostgresStore}.
  *
@@ -82,6 +91,7 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
   readonly #clock: Clock;
   readonly #sql: Statements;
   readonly #migration: LazyMigration;
+  readonly #timeoutMs: number;
   #closed: Promise<void> | undefined;
 
   constructor(options: PostgresStoreOptions) {
@@ -97,20 +107,25 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
       throw new ConfigError('stores.postgres.url: expected a non-empty connection string');
     }
     this.#clock = options.clock ?? systemClock;
+    this.#timeoutMs = operationTimeout(STORE, options.operationTimeoutMs);
     this.#sql = buildStatements(this.schema, this.tableName);
     this.#ownsPool = options.pool === undefined;
-    this.pool = options.pool ?? new pg.Pool({ connectionString: options.url });
+    this.pool = options.pool ?? openPool(options.url ?? '', this.#timeoutMs);
     if (this.#ownsPool) {
       // An idle connection the server drops makes the pool emit 'error'; unhandled, that
       // would crash the process. The pool discards that connection and opens a fresh one.
       this.pool.on('error', () => {});
     }
-    this.#migration = new LazyMigration(() => attempt('migrate', () => this.#migrate(), RETRY), options.migrate !== false);
+    // No deadline on the migration itself (it may run long); the operation waiting for it has one.
+    this.#migration = new LazyMigration(
+      () => attempt('migrate', () => this.#migrate(), { store: STORE, retry: RETRY }),
+      options.migrate !== false,
+    );
   }
 
   async migrate(): Promise<number[]> {
     // Each step in its own transaction that takes `pg_advisory_xact_lock`, then re-checks its record.
-    const applied = await attempt('migrate', () => this.#migrate(), RETRY);
+    const applied = await attempt('migrate', () => this.#migrate(), { store: STORE, retry: RETRY });
     this.#migration.markDone();
     return applied;
   }
@@ -183,24 +198,38 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
 
   async deleteExpired(before: Date, batchSize: number): Promise<number> {
     assertBatchSize(batchSize);
-    const result = await this.#run('deleteExpired', () => this.#query(this.#sql.deleteExpired, [instant(before), batchSize]));
+    const result = await this.#run('deleteExpired', () =>
+      this.#query(this.#sql.deleteExpired, [instant(before), batchSize], 'deleteExpired'),
+    );
     return result.rowCount ?? 0;
   }
 
   async purgeExpiredState(before: Date, watermarksBefore?: Date): Promise<number> {
     const values = [instant(before), watermarksBefore === undefined ? null : instant(watermarksBefore)];
-    const result = await this.#run('purgeExpiredState', () => this.#query<{ removed: Numeric }>(this.#sql.purgeExpiredState, values));
+    const result = await this.#run('purgeExpiredState', () =>
+      this.#query<{ removed: Numeric }>(this.#sql.purgeExpiredState, values, 'purgeExpiredState'),
+    );
     return Number(result.rows[0]?.removed ?? 0);
   }
 
+  async audit(now: Date, options?: StoreAuditOptions): Promise<StoreAudit> {
+    return auditPostgres((work) => this.#run('audit', work), this.pool, this.schema, this.tableName, now, options);
+  }
+
   async count(): Promise<number> {
-    const result = await this.#run('count', () => this.#query<{ n: Numeric }>(this.#sql.count, []));
+    const result = await this.#run('count', () => this.#query<{ n: Numeric }>(this.#sql.count, [], 'count'));
     return Number(result.rows[0]?.n ?? 0);
+  }
+
+  async ping(): Promise<void> {
+    // Not behind the lazy migration: whether the server answers, not whether the schema is there.
+    this.#assertOpen();
+    await attempt('ping', () => this.#query('SELECT 1', []), { store: STORE, timeoutMs: this.#timeoutMs });
   }
 
   async close(): Promise<void> {
     if (this.#ownsPool) {
-      this.#closed ??= attempt('close', () => this.pool.end());
+      this.#closed ??= attempt('close', () => this.pool.end(), { store: STORE });
       await this.#closed;
     }
   }
@@ -267,13 +296,27 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
   }
 
   async #run<T>(operation: string, work: () => Promise<T>): Promise<T> {
-    if (this.#closed !== undefined) throw new StoreError('closed', { cause: new Error('the store was closed') });
-    await this.#migration.ready();
-    return attempt(operation, work, RETRY);
+    this.#assertOpen();
+    // One deadline over the wait for the lazy migration, for a pooled connection, the statement and its retries.
+    return attempt(
+      operation,
+      async () => {
+        await this.#migration.ready();
+        return retry(work, RETRY);
+      },
+      { store: STORE, timeoutMs: deadlineOf(operation, this.#timeoutMs) },
+    );
   }
 
-  #query<R extends object = Record<string, unknown>>(text: string, values: Param[]): Promise<pg.QueryResult<R>> {
-    return this.pool.query<R>(text, values);
+  #assertOpen(): void {
+    if (this.#closed !== undefined) throw new StoreError('closed', { cause: new Error('the store was closed'), store: STORE });
+  }
+
+  #query<R extends object = Record<string, unknown>>(text: string, values: Param[], operation?: string): Promise<pg.QueryResult<R>> {
+    // pg's client-side read timeout: a reply that never comes (a server gone without closing the socket) fails the
+    // query, and the pool then discards that connection instead of lending it out stuck.
+    const query_timeout = deadlineOf(operation ?? '', this.#timeoutMs);
+    return this.pool.query<R>({ text, values, query_timeout } as pg.QueryConfig<Param[]>);
   }
 
   /**
@@ -312,6 +355,15 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
  */
 export function createPostgresStore(options: PostgresStoreOptions): PostgresRefreshTokenStore {
   return new PostgresRefreshTokenStore(options);
+}
+
+/**
+ * The pool the store opens on `url`: connecting, and waiting for a pooled connection, fail after `timeoutMs`. Each
+ * statement gets its read timeout in {@link PostgresRefreshTokenStore.#query}, not here, so that migrations and
+ * maintenance may run longer.
+ */
+function openPool(url: string, timeoutMs: number): pg.Pool {
+  return new pg.Pool({ connectionString: url, connectionTimeoutMillis: timeoutMs });
 }
 
 /**

@@ -7,9 +7,10 @@
  *
  * Keys the caller knows are passed as KEYS. Token, family and user keys that
  * a script only learns from stored data (the members of a family set, the
- * family of a record) are built inside it from the namespace in ARGV; on
- * Redis Cluster that needs every key of a store in one slot, which a hash tag
- * in the store's `keyPrefix` gives (e.g. `{jwt-refresh}:`).
+ * family of a record) are built inside it from the session prefix in ARGV:
+ * the start of every session key of one user, all in one hash slot (see
+ * redis-key-layout.ts), so every script touches keys of one slot and runs on
+ * Redis Cluster too. The owner scripts touch one directory key each.
  *
  * Record hashes hold the SQLite store's column names as fields; a null value
  * is an absent field. Instants are unix milliseconds as decimal strings,
@@ -64,6 +65,13 @@ local function store_record(token_key, family_key, user_key, expiry_key, hash, v
   redis.call('SADD', user_key, hash)
   keep_until(user_key, expire_at, now)
   redis.call('ZADD', expiry_key, valid_until, hash)
+  keep_until(expiry_key, expire_at, now)
+end
+
+-- Whether key holds a value of the type a script expects: SCAN patterns can
+-- also match keys that merely look like the ones a script was written for.
+local function is_type(key, expected)
+  return redis.call('TYPE', key).ok == expected
 end
 `;
 
@@ -97,7 +105,7 @@ return 'ok'
   ),
 
   /**
-   * KEYS: token, validity zset. ARGV: hash, validUntil, lastUsedAt, retention margin, namespace.
+   * KEYS: token, validity zset. ARGV: hash, validUntil, lastUsedAt, retention margin, session prefix.
    * Answers 1 when the live record was extended, 0 when there is none.
    */
   touch: script(
@@ -114,6 +122,7 @@ redis.call('PEXPIREAT', KEYS[1], expire_at)
 keep_until(ARGV[5] .. 'family:' .. state[4], expire_at, now)
 keep_until(ARGV[5] .. 'user:' .. state[5], expire_at, now)
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+keep_until(KEYS[2], expire_at, now)
 return 1
 `,
   ),
@@ -143,7 +152,7 @@ return 'rotated'
 
   /**
    * Revokes every not-yet-revoked record of a family or user set.
-   * KEYS: the set. ARGV: namespace, revokedAt. Answers how many changed.
+   * KEYS: the set. ARGV: session prefix, revokedAt. Answers how many changed.
    */
   revokeSet: script(
     1,
@@ -166,13 +175,16 @@ return changed
 
   /**
    * Deletes up to batchSize records with validUntil < before, oldest first.
-   * KEYS: validity zset. ARGV: namespace, before, batchSize.
+   * KEYS: validity zset. ARGV: session prefix, before, batchSize.
    * Answers how many index entries it removed, counting records Redis had
    * expired already, so a caller looping until 0 never stops early.
    */
   deleteExpired: script(
     1,
     `
+if not is_type(KEYS[1], 'zset') then
+  return 0
+end
 local hashes = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, ARGV[3])
 for _, hash in ipairs(hashes) do
   local token_key = ARGV[1] .. 'token:' .. hash
@@ -193,12 +205,15 @@ return #hashes
   /**
    * Drops validity-index entries whose record Redis expired, then counts.
    * Only entries past validUntil + margin can be gone, so only those are checked.
-   * KEYS: validity zset. ARGV: namespace, retention margin.
+   * KEYS: validity zset. ARGV: session prefix, retention margin.
    * Answers { removed, records left }.
    */
   pruneValidity: script(
     1,
     `
+if not is_type(KEYS[1], 'zset') then
+  return { 0, 0 }
+end
 local horizon = now_ms() - tonumber(ARGV[2])
 local removed = 0
 for _, hash in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', string.format('(%d', horizon))) do
@@ -213,11 +228,14 @@ return { removed, redis.call('ZCARD', KEYS[1]) }
 
   /**
    * Drops members of a family or user set whose record Redis expired.
-   * KEYS: the set. ARGV: namespace. Answers how many it removed.
+   * KEYS: the set. ARGV: session prefix. Answers how many it removed.
    */
   pruneSet: script(
     1,
     `
+if not is_type(KEYS[1], 'set') then
+  return 0
+end
 local removed = 0
 for _, hash in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if redis.call('EXISTS', ARGV[1] .. 'token:' .. hash) == 0 then
@@ -226,6 +244,54 @@ for _, hash in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   end
 end
 return removed
+`,
+  ),
+
+  /**
+   * Records the user a token hash or a family belongs to (per-user layout), or keeps the record of that same user
+   * alive at least as long as the record or family it leads to: max(validUntil, now) + margin.
+   * KEYS: the owner key. ARGV: user id, validUntil, margin.
+   * Answers { 'created' | 'same', '' }, or { 'other', <user id> } (nothing written) when another user owns it.
+   */
+  claimOwner: script(
+    1,
+    `
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[1] then
+  return { 'other', current }
+end
+if not current then
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+local now = now_ms()
+keep_until(KEYS[1], math.max(tonumber(ARGV[2]), now) + tonumber(ARGV[3]), now)
+return { current and 'same' or 'created', '' }
+`,
+  ),
+
+  /**
+   * Hands an owner key whose user no longer has what it led to over to another user, unless it changed meanwhile.
+   * KEYS: the owner key. ARGV: the stale user id, the new user id, validUntil, margin. Answers 1 when it took over.
+   */
+  takeOverOwner: script(
+    1,
+    `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', math.max(tonumber(ARGV[3]), now_ms()) + tonumber(ARGV[4]))
+return 1
+`,
+  ),
+
+  /** Deletes an owner key this store just created for nothing. KEYS: the owner key. ARGV: user id. Answers 1 when deleted. */
+  releaseOwner: script(
+    1,
+    `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
 `,
   ),
 

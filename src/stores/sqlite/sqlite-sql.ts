@@ -15,6 +15,8 @@ export interface Statements {
   findByHash: Database.Statement<[string], SqliteTokenRow>;
   touch: Database.Statement<[number, number, string], void>;
   rotate: Database.Transaction<(parentHash: string, successor: SqliteTokenRow, rotatedAt: number) => RotateOutcome>;
+  /** The body of `rotate` without its own transaction, for a caller that already holds one (group commit). */
+  rotateInTransaction: (parentHash: string, successor: SqliteTokenRow, rotatedAt: number) => RotateOutcome;
   revokeFamily: Database.Statement<[number, string], void>;
   revokeUser: Database.Statement<[number, string], void>;
   listFamilies: Database.Statement<[{ userId: string; now: number }], FamilyRow<number>>;
@@ -40,6 +42,12 @@ export function prepareStatements(database: Database.Database, tableName: string
   const insert = database.prepare<[SqliteTokenRow], void>(
     `INSERT INTO ${table} (${TOKEN_COLUMNS.join(', ')}) VALUES (${TOKEN_COLUMNS.map((column) => `@${column}`).join(', ')})`,
   );
+  const rotateInTransaction = (parentHash: string, successor: SqliteTokenRow, rotatedAt: number): RotateOutcome => {
+    // The WHERE clause is the compare-and-set: of racing rotations only one finds the parent unrotated.
+    if (markRotated.run(rotatedAt, successor.token_hash, rotatedAt, parentHash).changes !== 1) return 'conflict';
+    insert.run(successor);
+    return 'rotated';
+  };
   const blocklist = `"${tableName}_blocklist"`;
   const watermarks = `"${tableName}_watermarks"`;
   const rateLimits = `"${tableName}_rate_limits"`;
@@ -72,12 +80,8 @@ export function prepareStatements(database: Database.Database, tableName: string
       `UPDATE ${table} SET valid_until = ?, last_used_at = ?
        WHERE token_hash = ? AND rotated_at IS NULL AND revoked_at IS NULL`,
     ),
-    rotate: database.transaction((parentHash: string, successor: SqliteTokenRow, rotatedAt: number): RotateOutcome => {
-      // The WHERE clause is the compare-and-set: of racing rotations only one finds the parent unrotated.
-      if (markRotated.run(rotatedAt, successor.token_hash, rotatedAt, parentHash).changes !== 1) return 'conflict';
-      insert.run(successor);
-      return 'rotated';
-    }),
+    rotate: database.transaction(rotateInTransaction),
+    rotateInTransaction,
     revokeFamily: database.prepare<[number, string], void>(`UPDATE ${table} SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`),
     revokeUser: database.prepare<[number, string], void>(`UPDATE ${table} SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`),
     // One pass over the user's rows (user_id index) aggregates each family: its first creation,

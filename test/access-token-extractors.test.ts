@@ -1,0 +1,98 @@
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { afterAll, describe, expect, it } from 'vitest';
+import { requireAuth } from '../src/adapters/express.js';
+import type { AccessTokenExtractor } from '../src/config/schema.js';
+import { createJwtRefresh, type JwtRefresh } from '../src/create-jwt-refresh.js';
+import { JwtNotFoundError } from '../src/errors.js';
+import { testOptions } from './support/app-options.js';
+
+// Lexik's token_extractors as our accessTokenExtractors: where protected routes
+// read the access token (header, query parameter, cookie, split cookie), in order.
+
+const instances: JwtRefresh[] = [];
+afterAll(async () => {
+  for (const instance of instances) await instance.close();
+});
+
+async function start(accessTokenExtractors?: AccessTokenExtractor[]) {
+  const fixture = await testOptions(accessTokenExtractors === undefined ? {} : { accessTokenExtractors });
+  const jwtRefresh = await createJwtRefresh(fixture.options);
+  instances.push(jwtRefresh);
+  const { accessToken } = await jwtRefresh.issueSession(fixture.users[0]!);
+  return { jwtRefresh, accessToken };
+}
+
+const request = (headers: Record<string, string>, path = '/api/me') => new Request(`http://localhost${path}`, { headers });
+
+describe('access-token extractors', () => {
+  it('read the Authorization: Bearer header only, by default', async () => {
+    const { jwtRefresh, accessToken } = await start();
+    const viaHeader = await jwtRefresh.authenticate(request({ authorization: `bearer ${accessToken}` }));
+    expect('claims' in viaHeader && viaHeader.claims.username).toBe('alice');
+    const viaCookie = await jwtRefresh.authenticate(request({ cookie: `BEARER=${accessToken}` }));
+    expect('response' in viaCookie && viaCookie.response.status).toBe(401);
+    await expect(jwtRefresh.verifyRequest(request({}, `/api/me?bearer=${accessToken}`))).rejects.toBeInstanceOf(JwtNotFoundError);
+  });
+
+  it('read a header of another name and prefix, a query parameter, a cookie or a split cookie, as configured', async () => {
+    const { jwtRefresh, accessToken } = await start([
+      { type: 'header', name: 'X-Token', prefix: 'JWT' },
+      { type: 'query', name: 'bearer' },
+      { type: 'cookie', name: 'BEARER' },
+      { type: 'splitCookie', names: ['jwt_hp', 'jwt_s'] },
+    ]);
+    const [header, payload, signature] = accessToken.split('.');
+    const found = async (req: Request) => (await jwtRefresh.verifyRequest(req)).username;
+    expect(await found(request({ 'x-token': `JWT ${accessToken}` }))).toBe('alice');
+    expect(await found(request({}, `/api/me?bearer=${accessToken}`))).toBe('alice');
+    expect(await found(request({ cookie: `theme=dark; BEARER=${accessToken}` }))).toBe('alice');
+    expect(await found(request({ cookie: `jwt_hp=${header}.${payload}; jwt_s=${signature}` }))).toBe('alice');
+    // A Node request (Express, Fastify, Nest) will do as well.
+    expect((await jwtRefresh.verifyRequest({ headers: { cookie: `BEARER=${accessToken}` }, url: '/api/me' })).username).toBe('alice');
+    // Not in this chain: the default header, one part of a split token.
+    await expect(jwtRefresh.verifyRequest(request({ authorization: `Bearer ${accessToken}` }))).rejects.toBeInstanceOf(JwtNotFoundError);
+    await expect(jwtRefresh.verifyRequest(request({ cookie: `jwt_hp=${header}.${payload}` }))).rejects.toBeInstanceOf(JwtNotFoundError);
+  });
+
+  it('take the first place that holds a token: a bad one there is refused, not skipped', async () => {
+    const { jwtRefresh, accessToken } = await start([
+      { type: 'header', name: 'Authorization', prefix: 'Bearer' },
+      { type: 'cookie', name: 'BEARER' },
+    ]);
+    const refused = await jwtRefresh.authenticate(request({ authorization: 'Bearer not.a.jwt', cookie: `BEARER=${accessToken}` }));
+    expect('response' in refused && refused.response.status).toBe(401);
+    // Another scheme in the header is no token there: the cookie is read.
+    const basic = await jwtRefresh.authenticate(request({ authorization: 'Basic YWxpY2U6cHc=', cookie: `BEARER=${accessToken}` }));
+    expect('claims' in basic && basic.claims.username).toBe('alice');
+  });
+
+  it('take the whole header value with an empty prefix', async () => {
+    const { jwtRefresh, accessToken } = await start([{ type: 'header', name: 'Authorization', prefix: '' }]);
+    expect((await jwtRefresh.verifyRequest(request({ authorization: accessToken }))).username).toBe('alice');
+  });
+
+  it('are what the Express guard reads, over HTTP', async () => {
+    const { jwtRefresh, accessToken } = await start([
+      { type: 'header', name: 'Authorization', prefix: 'Bearer' },
+      { type: 'cookie', name: 'BEARER' },
+    ]);
+    const app = express();
+    app.get('/api/me', requireAuth(jwtRefresh), (req, res) => {
+      res.json({ username: req.auth?.claims.username });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/me`;
+      const withCookie = await fetch(url, { headers: { cookie: `BEARER=${accessToken}` } });
+      expect(withCookie.status).toBe(200);
+      expect(await withCookie.json()).toEqual({ username: 'alice' });
+      const without = await fetch(url);
+      expect(without.status).toBe(401);
+      expect(without.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
