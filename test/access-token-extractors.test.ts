@@ -95,4 +95,20 @@ describe('access-token extractors', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+  it('are what the token routes read too: the sessions list and renewal find the access token in a cookie', async () => {
+    const fixture = await testOptions({ accessTokenExtractors: [{ type: 'cookie', name: 'BEARER' }], accessTokenRenewal: true });
+    const jwtRefresh = await createJwtRefresh(fixture.options);
+    instances.push(jwtRefresh);
+    const { accessToken } = await jwtRefresh.issueSession(fixture.users[0]!);
+    const sessions = await jwtRefresh.handle(request({ cookie: `BEARER=${accessToken}` }, '/api/sessions'));
+    expect(sessions.status).toBe(200);
+    expect(((await sessions.json()) as { sessions: unknown[] }).sessions).toHaveLength(1);
+    const renewed = await jwtRefresh.handle(
+      new Request('http://localhost/api/token/renew', { method: 'POST', headers: { cookie: `BEARER=${accessToken}` } }),
+    );
+    expect(renewed.status).toBe(200);
+    // The Bearer header is not in this chain.
+    const viaHeader = await jwtRefresh.handle(request({ authorization: `Bearer ${accessToken}` }, '/api/sessions'));
+    expect(viaHeader.status).toBe(401);
+  });
 });

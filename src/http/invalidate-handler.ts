@@ -1,7 +1,7 @@
 import { LogoutTokenMissingError, UnsupportedMediaTypeError } from '../errors.js';
 import { endSession } from '../sessions/end-session.js';
 import { enforceRateLimit } from '../sessions/enforce-rate-limit.js';
-import { bearerToken } from './bearer-token.js';
+import { accessTokenOf } from './access-token-extractors.js';
 import { clientAddress } from './client-address.js';
 import { clearedRefreshTokenCookie } from './cookies.js';
 import { assertCsrfProtected } from './csrf.js';
@@ -28,7 +28,7 @@ export async function handleInvalidate(ctx: HandlerContext, request: Request, in
       if (body.kind === 'malformed' && body.reason === 'media-type') throw new UnsupportedMediaTypeError();
       throw new LogoutTokenMissingError(config.tokenParameterName);
     }
-    const accessToken = bearerToken(request.headers.get('authorization')) ?? undefined;
+    const accessToken = accessTokenOf(request, ctx.config.accessTokenExtractors) ?? undefined;
     const { ended } = await endSession(ctx, extracted.token, { accessToken, request });
     const message = ended
       ? `The supplied ${config.tokenParameterName} has been invalidated.`

@@ -6,7 +6,7 @@ import { listSessions } from '../sessions/list-sessions.js';
 import { revokeAllSessions } from '../sessions/revoke-all-sessions.js';
 import { revokeOtherSessions } from '../sessions/revoke-other-sessions.js';
 import { revokeSession } from '../sessions/revoke-session.js';
-import { requireBearerToken } from './bearer-token.js';
+import { requireAccessToken } from './access-token-extractors.js';
 import { errorParts } from './error-response.js';
 import { isPlainObject } from './extractors.js';
 import type { HandlerContext, RequestInfo } from './handler-context.js';
@@ -38,7 +38,7 @@ async function asCaller(
   work: (caller: Caller) => Promise<ResponseParts>,
 ): Promise<ResponseParts> {
   try {
-    const claims = await authenticateAccessToken(ctx, requireBearerToken(request.headers.get('authorization')));
+    const claims = await authenticateAccessToken(ctx, requireAccessToken(request, ctx.config.accessTokenExtractors));
     return await work(await callerOf(ctx, claims));
   } catch (error) {
     return errorParts(error, info.log ?? ctx.logger);
