@@ -195,9 +195,10 @@ async function measureStore(kind) {
     const during = summarize(await rotations(jwtRefresh, chain, () => clearDone));
     const clear = await clearing;
     if (clear.code !== 0) throw new Error(`clear failed (${clear.code}): ${clear.stderr}`);
-    result.clear = { output: clear.stdout.trim(), wallMs: clear.wallMs, before, during, left: await target.count() };
+    // The CLI's last line is its summary ("Revoked N invalid token(s)").
+    result.clear = { output: clear.stdout.trim().split('\n').at(-1), wallMs: clear.wallMs, before, during, left: await target.count() };
     console.log(
-      `${kind}: clear ${clear.stdout.trim()} in ${(clear.wallMs / 1000).toFixed(1)} s; refresh p50/p99 before ${before.p50.toFixed(3)}/${before.p99.toFixed(3)} ms, ` +
+      `${kind}: clear: ${result.clear.output} in ${(clear.wallMs / 1000).toFixed(1)} s; refresh p50/p99 before ${before.p50.toFixed(3)}/${before.p99.toFixed(3)} ms, ` +
         `during ${during.p50.toFixed(3)}/${during.p99.toFixed(3)} ms (max ${during.max.toFixed(1)} ms, failed ${during.failed})`,
     );
   } finally {

@@ -53,9 +53,21 @@ export function hostileRequest(fc, context) {
     fc.array(anyToken, { maxLength: 2 }),
     fc.dictionary(fc.string({ maxLength: 5 }), anyToken, { maxKeys: 2 }),
   );
-  const field = fc.constantFrom('refresh_token', 'token', 'username', 'password', 'grant_type', 'token_type_hint', '__proto__', 'constructor');
+  const field = fc.constantFrom(
+    'refresh_token',
+    'token',
+    'username',
+    'password',
+    'grant_type',
+    'token_type_hint',
+    '__proto__',
+    'constructor',
+  );
   const jsonBody = fc.oneof(
-    fc.record({ username: fc.oneof(fc.constantFrom('alice', 'bob', 'carol'), tokenValue), password: fc.oneof(fc.constant('secret-password'), tokenValue) }),
+    fc.record({
+      username: fc.oneof(fc.constantFrom('alice', 'bob', 'carol'), tokenValue),
+      password: fc.oneof(fc.constant('secret-password'), tokenValue),
+    }),
     fc.dictionary(field, tokenValue, { maxKeys: 4 }),
     fc.jsonValue({ maxDepth: 3 }),
   );
@@ -65,7 +77,9 @@ export function hostileRequest(fc, context) {
     fc.dictionary(field, anyToken, { maxKeys: 3 }).map((form) => Buffer.from(new URLSearchParams(form).toString())),
     fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
     fc.string({ maxLength: 64 }).map((text) => Buffer.from(text)),
-    fc.constantFrom('{"refresh_token": ', '[', '{}', '""', 'a=1&a=2&refresh_token=', '%', '{"__proto__":{"x":1}}').map((text) => Buffer.from(text)),
+    fc
+      .constantFrom('{"refresh_token": ', '[', '{}', '""', 'a=1&a=2&refresh_token=', '%', '{"__proto__":{"x":1}}')
+      .map((text) => Buffer.from(text)),
   );
   const query = fc.oneof(
     fc.constant(''),
@@ -77,30 +91,43 @@ export function hostileRequest(fc, context) {
     fc.record({ method: fc.constantFrom(...METHODS), path: fc.constantFrom(...paths) }),
   );
   const target = (path) =>
-    fc.tuple(
-      fc.constant(path),
-      query,
-      fc.constantFrom('plain', 'plain', 'plain', 'userinfo', 'absolute', 'fragment', 'trailing-slash', 'double-slash', 'encoded', 'upper'),
-    ).map(([path, search, shape]) => {
-      switch (shape) {
-        case 'userinfo':
-          return `http://a:b@host${path}${search}`;
-        case 'absolute':
-          return `http://host${path}${search}`;
-        case 'fragment':
-          return `${path}${search}#x`;
-        case 'trailing-slash':
-          return `${path}/${search}`;
-        case 'double-slash':
-          return `/${path}${search}`;
-        case 'encoded':
-          return `${path.replace(/\//g, '%2F').replace(/^%2F/, '/')}${search}`;
-        case 'upper':
-          return `${path.toUpperCase()}${search}`;
-        default:
-          return `${path}${search}`;
-      }
-    });
+    fc
+      .tuple(
+        fc.constant(path),
+        query,
+        fc.constantFrom(
+          'plain',
+          'plain',
+          'plain',
+          'userinfo',
+          'absolute',
+          'fragment',
+          'trailing-slash',
+          'double-slash',
+          'encoded',
+          'upper',
+        ),
+      )
+      .map(([path, search, shape]) => {
+        switch (shape) {
+          case 'userinfo':
+            return `http://a:b@host${path}${search}`;
+          case 'absolute':
+            return `http://host${path}${search}`;
+          case 'fragment':
+            return `${path}${search}#x`;
+          case 'trailing-slash':
+            return `${path}/${search}`;
+          case 'double-slash':
+            return `/${path}${search}`;
+          case 'encoded':
+            return `${path.replace(/\//g, '%2F').replace(/^%2F/, '/')}${search}`;
+          case 'upper':
+            return `${path.toUpperCase()}${search}`;
+          default:
+            return `${path}${search}`;
+        }
+      });
   const optional = (arbitrary) => fc.option(arbitrary, { nil: undefined, freq: 2 });
   const headers = fc.record({
     contentType: optional(fc.oneof(fc.constantFrom(...CONTENT_TYPES), fc.string({ maxLength: 20 }))),
@@ -115,7 +142,12 @@ export function hostileRequest(fc, context) {
       ),
       { nil: undefined, freq: 5 },
     ),
-    cookie: optional(fc.oneof(anyToken.map((token) => `refresh_token=${token}`), fc.string({ maxLength: 30 }))),
+    cookie: optional(
+      fc.oneof(
+        anyToken.map((token) => `refresh_token=${token}`),
+        fc.string({ maxLength: 30 }),
+      ),
+    ),
     secFetchSite: optional(fc.constantFrom('same-origin', 'cross-site', 'none', 'same-site', 'x')),
     origin: optional(fc.constantFrom('http://evil.example', 'null', 'http://127.0.0.1', '\xff')),
     forwardedFor: optional(fc.constantFrom('1.2.3.4', 'x, y, z', '', '::1, 10.0.0.1')),

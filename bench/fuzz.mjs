@@ -93,11 +93,17 @@ writeFileSync(join(dir, 'jwt-refresh.json'), JSON.stringify({ accessTokenRenewal
 const port = await freePort();
 const child = spawn(process.execPath, [BIN, 'serve'], {
   cwd: dir,
-  env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', JWT_REFRESH_CONFIG: join(dir, 'jwt-refresh.json') },
+  env: {
+    PATH: process.env.PATH ?? '',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'info',
+    JWT_REFRESH_CONFIG: join(dir, 'jwt-refresh.json'),
+  },
   stdio: ['ignore', 'pipe', 'pipe'],
 });
 const logLevels = new Map();
-let errorExamples = [];
+const errorExamples = [];
 let pending = '';
 const countLines = (chunk) => {
   pending += chunk;
@@ -137,7 +143,9 @@ for (let i = 0; i < 3; i++) {
 const key = await importPKCS8(readFileSync(join(dir, 'var', 'jwt-es256-private.pem'), 'utf8'), 'ES256');
 const now = Math.floor(Date.now() / 1000);
 const sign = (claims, header = {}) =>
-  new SignJWT({ username: 'demo', roles: ['ROLE_USER'], iat: now, exp: now + 3600, ...claims }).setProtectedHeader({ alg: 'ES256', ...header }).sign(key);
+  new SignJWT({ username: 'demo', roles: ['ROLE_USER'], iat: now, exp: now + 3600, ...claims })
+    .setProtectedHeader({ alg: 'ES256', ...header })
+    .sign(key);
 tokens.odd.push(
   await sign({ sid: 'no-such-session' }, { typ: 5 }),
   await sign({ exp: 1e300, jti: 'far-future' }),
@@ -147,7 +155,9 @@ tokens.odd.push(
 );
 const secrets = [...tokens.refresh, ...tokens.access, ...tokens.odd];
 const document = await (await fetch(`${baseUrl}/api/openapi.json`)).json();
-const routes = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })));
+const routes = Object.entries(document.paths).flatMap(([path, methods]) =>
+  Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })),
+);
 const paths = [...new Set(routes.map((route) => route.path))];
 
 const rssBefore = rssMiB(child.pid);
@@ -164,7 +174,10 @@ await Promise.all(
       byStatus.set(response.status, (byStatus.get(response.status) ?? 0) + 1);
       const problem = judge(request, response, { secrets, paths });
       if (problem !== null) {
-        const entry = problems.get(problem) ?? { count: 0, example: `${request.requestLine} -> ${response.status} ${response.body.slice(0, 120)}` };
+        const entry = problems.get(problem) ?? {
+          count: 0,
+          example: `${request.requestLine} -> ${response.status} ${response.body.slice(0, 120)}`,
+        };
         entry.count++;
         problems.set(problem, entry);
       }
@@ -181,7 +194,9 @@ rmSync(dir, { recursive: true, force: true });
 const statusRows = [...byStatus.entries()].sort(([a], [b]) => a - b);
 const errorLines = [...logLevels.entries()].filter(([level]) => Number(level) >= 50).reduce((sum, [, count]) => sum + count, 0);
 const problemCount = [...problems.values()].reduce((sum, entry) => sum + entry.count, 0);
-console.log(`${REQUESTS} requests in ${seconds.toFixed(1)} s (${Math.round(REQUESTS / seconds)} req/s), seed ${SEED}, concurrency ${CONCURRENCY}`);
+console.log(
+  `${REQUESTS} requests in ${seconds.toFixed(1)} s (${Math.round(REQUESTS / seconds)} req/s), seed ${SEED}, concurrency ${CONCURRENCY}`,
+);
 console.table(Object.fromEntries(statusRows.map(([status, count]) => [status, count])));
 console.log(`problems: ${problemCount}`, Object.fromEntries(problems));
 console.log('log lines by pino level:', Object.fromEntries(logLevels), errorExamples);

@@ -1058,7 +1058,7 @@ async function main() {
   }
 
   const of = (label) => measured.filter((run) => run.route === label);
-  const totals = (label) => all.filter((run) => run.route === label).reduce((acc, run) => acc + run.non2xx, 0);
+  const totals = (label) => all.filter((run) => run.route === label && !run.profiled).reduce((acc, run) => acc + run.non2xx, 0);
   const figures = (route) => ({
     rps: median(of(route.label).map((r) => r.rps)),
     p99: median(of(route.label).map((r) => r.p99)),

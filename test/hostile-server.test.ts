@@ -61,7 +61,10 @@ describe('hostile input: the standalone server', () => {
   it('answers the framework-level cases with a JSON 4xx', async () => {
     const cases: Array<[RawRequest, number]> = [
       [{ requestLine: 'POST /api/token/refresh HTTP/1.1', headerLines: ['Content-Type: ;', 'Content-Length: 2'], body: '{}' }, 415],
-      [{ requestLine: 'POST /api/login_check HTTP/1.1', headerLines: ['Content-Type: garbage/\xff', 'Content-Length: 2'], body: '{}' }, 415],
+      [
+        { requestLine: 'POST /api/login_check HTTP/1.1', headerLines: ['Content-Type: garbage/\xff', 'Content-Length: 2'], body: '{}' },
+        415,
+      ],
       [{ requestLine: 'TRACE /api/token/refresh HTTP/1.1' }, 405],
       [{ requestLine: 'POST http://a:b@host/api/token/invalidate HTTP/1.1', headerLines: ['Content-Length: 0'] }, 400],
       [{ requestLine: 'POST /api/token/invalidate#fragment HTTP/1.1', headerLines: ['Content-Length: 0'] }, 400],
@@ -80,7 +83,10 @@ describe('hostile input: the standalone server', () => {
     const claims = { username: 'demo', sub: 'demo' };
     for (const token of [await sign(now, claims, { typ: 7 }), await sign(now, { ...claims, exp: 1e300, jti: 'far-future' })]) {
       for (const path of ['/api/me', '/api/token/renew']) {
-        const response = await fetch(`${server.baseUrl}${path}`, { method: path === '/api/me' ? 'GET' : 'POST', headers: { authorization: `Bearer ${token}` } });
+        const response = await fetch(`${server.baseUrl}${path}`, {
+          method: path === '/api/me' ? 'GET' : 'POST',
+          headers: { authorization: `Bearer ${token}` },
+        });
         expect([path, response.status, await response.json()]).toEqual([path, 401, { code: 401, message: 'Invalid JWT Token' }]);
       }
     }

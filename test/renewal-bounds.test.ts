@@ -37,7 +37,9 @@ describe.each(EVERY_ADAPTER)('renewal bounded by the session: $name', (driver) =
     // The renewed token ends with the session, not tokenTtl later.
     expect(decodeJwt(renewed).exp).toBe(Math.floor(t.clock().getTime() / 1000) + 600);
     t.clock.advance(601);
-    expect(await t.app.request('/api/me', { method: 'GET', headers: { authorization: `Bearer ${t.token}` } })).toMatchObject({ status: 200 });
+    expect(await t.app.request('/api/me', { method: 'GET', headers: { authorization: `Bearer ${t.token}` } })).toMatchObject({
+      status: 200,
+    });
     const late = await t.renew(t.token);
     expect([late.status, late.body]).toEqual([401, { code: 401, message: 'Invalid JWT Token' }]);
   });

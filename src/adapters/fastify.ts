@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import type { JwtRefresh } from '../create-jwt-refresh.js';
-import { BadRequestError, JwtRefreshError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
+import { BadRequestError, type JwtRefreshError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
 import { errorParts } from '../http/error-response.js';
 import type { ResponseParts } from '../http/response-parts.js';
 import type { AccessTokenClaims } from '../jwt/build-claims.js';

@@ -31,7 +31,7 @@ export interface BuiltServer {
  * Assembles the standalone server (SPEC §12): config file + environment,
  * store from DATABASE_URL, users file, dev keys outside production, the
  * Fastify plugin, `GET /api/me` and `GET /health`. Logs are JSON lines and
- * never carry a token: URLs are logged without their query string.
+ * never carry a token: URLs are logged without their query string, fragment or userinfo.
  */
 export async function buildServer(settings: ServerSettings, now?: Clock): Promise<BuiltServer> {
   const production = settings.NODE_ENV === 'production';
@@ -41,7 +41,7 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
       serializers: {
         req: (request: { method: string; url: string; ip?: string }) => ({
           method: request.method,
-          url: request.url.split('?')[0],
+          url: loggableRequestTarget(request.url),
           remoteAddress: request.ip,
         }),
       },
@@ -52,7 +52,7 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
     requestTimeout: 30_000,
     // Node enforces requestTimeout only once headersTimeout (60 s) has passed too, and checks
     // every 30 s: without these a trickled body held a connection ~90 s, not the documented 30 s.
-    http: {},
+    http: { headersTimeout: 30_000, connectionsCheckingInterval: 1_000 },
     // Fastify's own answer to a malformed URL echoes it, query string (and any token) included.
     frameworkErrors: (_error, _request, reply) => void (reply as FastifyReply).code(400).send({ code: 400, message: 'Bad Request' }),
   });
@@ -69,7 +69,7 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
     readByFile = loaded.environmentRead;
   }
   config = withServerDefaults(withEnvironmentOverrides(config, settings, readByFile));
-  const { store, dataDirectory } = await openStore(settings.DATABASE_URL ?? databaseUrl);
+  const { store, dataDirectory } = await openStore(settings.DATABASE_URL ?? databaseUrl, { logger: app.log });
   config = await ensureKeysAndSecret(config, dataDirectory, production, warn);
   // For the demo user; createJwtRefresh builds its own from the same options and checks at start that argon2 loads.
   const passwordHasher = createPasswordHasher(parseConfig(config).passwordHashing);

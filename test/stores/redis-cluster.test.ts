@@ -171,6 +171,20 @@ describe('redis store on a cluster', () => {
     expect(await store.count()).toBe(48);
   });
 
+  it('leaves no owner key behind for the losers of 50 parallel rotations through 5 connections', async () => {
+    const connections = Array.from({ length: 5 }, () => open());
+    const parent = record('contended');
+    await connections[0]?.insert(parent);
+    const successors = Array.from({ length: 50 }, (_, i) => successorOf(parent, `contender-${i}`, at(HOUR)));
+
+    const outcomes = await Promise.all(successors.map((successor, i) => connections[i % 5]?.rotate(parent.tokenHash, successor, at(HOUR))));
+
+    expect(outcomes.filter((outcome) => outcome === 'rotated')).toHaveLength(1);
+    const winner = successors[outcomes.indexOf('rotated')];
+    const owners = (await keysUnder(`${prefix}refresh_tokens:owner:`)).map((key) => key.slice(`${prefix}refresh_tokens:owner:`.length));
+    expect(owners.sort()).toEqual([parent.tokenHash, winner?.tokenHash].sort());
+  });
+
   it('deletes expired records of many users across the masters in batches (10, 10, 5, 0) and counts what is left', async () => {
     const store = open();
     for (let i = 0; i < 25; i += 1) {
