@@ -16,7 +16,7 @@
  * from /proc. Prints a Markdown table; docs/benchmarks.md keeps the figures.
  *
  * Knobs: BENCH_ROWS (100000), BENCH_BATCH (the CLI's --batch-size, default 1000),
- * POSTGRES_URL, MYSQL_URL. Tables are dropped at the end.
+ * BENCH_NODE_OPTIONS (NODE_OPTIONS of the CLI runs), POSTGRES_URL, MYSQL_URL. Tables are dropped at the end.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -62,7 +62,14 @@ async function main() {
       roles: ['ROLE_USER'],
     }));
     writeFileSync(join(scratch, 'var/users.json'), JSON.stringify(users));
-    const env = { PATH: process.env.PATH ?? '', TZ: 'UTC', REFRESH_TOKEN_PEPPER: PEPPER, DATABASE_URL: databaseUrl };
+    const env = {
+      PATH: process.env.PATH ?? '',
+      TZ: 'UTC',
+      REFRESH_TOKEN_PEPPER: PEPPER,
+      DATABASE_URL: databaseUrl,
+      // e.g. --max-old-space-size=48: shows whether a peak is garbage not yet collected or memory held.
+      ...(process.env.BENCH_NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS }),
+    };
     const migrated = await runCli(['migrate', '--table', targetTable], env, scratch);
     if (migrated.code !== 0) throw new Error(`migrate failed: ${migrated.stderr}`);
 

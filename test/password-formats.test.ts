@@ -84,6 +84,22 @@ describe('password formats from Symfony', () => {
     }
   });
 
+  it('verifies bcrypt off the event loop, which keeps turning meanwhile', async () => {
+    const bcrypt = createBcryptHasher({ cost: 12 });
+    const hash = await bcrypt.hash('secret');
+    let done = false;
+    const verification = bcrypt.verify(hash, 'secret').finally(() => (done = true));
+    // bcryptjs on the main thread yields once per 100 ms slice: a cost-12 check (~0.2 s or more)
+    // would let the loop turn a handful of times. In the worker the loop is free all along.
+    let turns = 0;
+    while (!done) {
+      await new Promise((resolve) => setImmediate(resolve));
+      turns += 1;
+    }
+    await expect(verification).resolves.toBe(true);
+    expect(turns).toBeGreaterThan(100);
+  });
+
   it('refuses out-of-range options', () => {
     expect(() => createBcryptHasher({ cost: 3 })).toThrow(ConfigError);
     expect(() => createBcryptHasher({ cost: 17 })).toThrow(ConfigError);

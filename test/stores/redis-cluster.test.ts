@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, type Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
+import { ConfigError, StoreError } from '../../src/errors.js';
 import { createRedisStore, type RedisRefreshTokenStore, type RedisStoreOptions } from '../../src/stores/redis.js';
 import { runStoreConformance } from '../conformance/store.suite.js';
 import { runStoreLifecycle, sequentialTableNames } from '../conformance/store-lifecycle.suite.js';
@@ -225,6 +225,22 @@ describe('redis store on a cluster', () => {
     );
     const slots = await Promise.all(keys.map((key) => admin.cluster('KEYSLOT', key)));
     expect(new Set(slots).size).toBe(1);
+  });
+
+  it("refuses a record in another user's family and a successor of another user, writing nothing", async () => {
+    const store = open();
+    const login = record('alice-login');
+    await store.insert(login);
+
+    const intruder = store.insert(record('mallory-login', { userId: 'user-2' }));
+    await expect(intruder).rejects.toBeInstanceOf(StoreError);
+    const handover = store.rotate(login.tokenHash, { ...successorOf(login, 'handed-over', at(HOUR)), userId: 'user-2' }, at(HOUR));
+    await expect(handover).rejects.toBeInstanceOf(StoreError);
+
+    expect(await store.findByHash(hashOf('mallory-login'))).toBeNull();
+    expect(await store.findByHash(login.tokenHash)).toEqual(login);
+    expect(await store.revokeFamily('family-1', at(HOUR))).toBe(1);
+    expect(await store.count()).toBe(1);
   });
 
   it('refuses an empty hash tag in keyPrefix, which would scatter the keys a script touches', () => {
