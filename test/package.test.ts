@@ -381,6 +381,7 @@ describe('the published package', { timeout: 150_000 }, () => {
         "assert.strictEqual(typeof require('jwt-refresh/stores/memory').createMemoryStore, 'function');",
         "assert.strictEqual(typeof require('jwt-refresh/fetch').createFetchHandler, 'function');",
         "assert.strictEqual(typeof require('jwt-refresh/config-file').loadConfigFile, 'function');",
+        "assert.strictEqual(typeof require('jwt-refresh/gesdinet-import').importGesdinetTokens, 'function');",
         "import('jwt-refresh').then((esm) => {",
         '  assert.strictEqual(esm.JwtRefreshError, jwtRefresh.JwtRefreshError);',
         "  console.log('ok');",
