@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFetchHandler } from '../src/adapters/fetch.js';
+import { createJwtRefresh } from '../src/create-jwt-refresh.js';
 import { createSqliteStore } from '../src/stores/sqlite.js';
 import { testOptions, testSigningKey } from './support/app-options.js';
 import type { MovableClock } from './support/clock.js';
@@ -80,6 +82,31 @@ describe.each(EVERY_ADAPTER)('hostile input: $name', (driver) => {
     expectClientError(response, [400, 405]);
   });
 
+  it("keeps the 4xx of a body parser's refusal the core has no name for (too many form fields)", async () => {
+    // body-parser's urlencoded() refuses more than 1,000 fields with 413 `parameters.too.many`.
+    const body = Array.from({ length: 1_100 }, (_, index) => `f${index}=1`).join('&');
+    const response = await raw({
+      requestLine: 'POST /api/token/refresh HTTP/1.1',
+      headerLines: ['Content-Type: application/x-www-form-urlencoded', `Content-Length: ${body.length}`],
+      body,
+    });
+    // 413 where an app-wide body parser refused it, else the core's answer to a form without a token.
+    expectClientError(response, [401, 413]);
+  });
+
+  it('takes a client that goes away mid-body for what it is, not a server error', async () => {
+    const response = await raw({
+      requestLine: 'POST /api/token/refresh HTTP/1.1',
+      headerLines: ['Content-Type: application/json', 'Content-Length: 100'],
+      body: '{"refresh_token":',
+      // The client gives up (closes its socket) after 200 ms of silence.
+      timeoutMs: 200,
+    });
+    expect(response.status).toBe(0);
+    // The server notices the abort asynchronously; the last case checks what it logged.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  });
+
   it('answers 401 to a validly signed token whose typ is no string, on a protected route and on renewal', async () => {
     for (const typ of [5, { a: 1 }, ['JWT'], null]) {
       const token = await sign(nowSeconds(), {}, { typ });
@@ -110,6 +137,30 @@ describe.each(EVERY_ADAPTER)('hostile input: $name', (driver) => {
   });
 
   it('logged none of the above as an error', () => {
+    expect(entries.filter((entry) => entry.level === 'error')).toEqual([]);
+  });
+});
+
+describe('hostile input: a Fetch host', () => {
+  it('answers 400 to a body stream that fails mid-way (the client went away), and logs no error', async () => {
+    const { logger, entries } = recordingLogger();
+    const fixture = await testOptions({ logger });
+    const auth = createFetchHandler(await createJwtRefresh(fixture.options));
+    // What Deno or Bun hand the handler when the connection drops mid-body: a stream that errors.
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"refresh_token":'));
+        controller.error(new Error('connection reset'));
+      },
+    });
+    const request = new Request('http://localhost/api/token/refresh', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    const response = await auth.handle(request);
+    expect([response?.status, await response?.json()]).toEqual([400, { code: 400, message: 'Request body was not received in full.' }]);
     expect(entries.filter((entry) => entry.level === 'error')).toEqual([]);
   });
 });

@@ -69,6 +69,8 @@ describe('hostile input: the standalone server', () => {
       [{ requestLine: 'POST http://a:b@host/api/token/invalidate HTTP/1.1', headerLines: ['Content-Length: 0'] }, 400],
       [{ requestLine: 'POST /api/token/invalidate#fragment HTTP/1.1', headerLines: ['Content-Length: 0'] }, 400],
       [{ requestLine: 'QUERY /api/token/refresh HTTP/1.1', headerLines: ['Content-Length: 2'], body: '{}' }, 400],
+      // Refused by Node's parser before any route: the server's clientErrorHandler answers.
+      [{ requestLine: 'POST /api/token/refresh HTTP/1.1', headerLines: ['Bad Header: x', 'Content-Length: 0'] }, 400],
     ];
     for (const [request, status] of cases) {
       const response = await raw(request);
@@ -114,11 +116,16 @@ describe('hostile input: the standalone server', () => {
     'cuts a trickled body off at the documented 30 s, with a 408, and logs no client error as an error',
     async () => {
       const response = await trickled;
-      expect(response.status).toBe(408);
+      expect([response.status, JSON.parse(response.body)]).toEqual([408, { code: 408, message: 'Request Timeout' }]);
       expect(response.elapsedMs).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 1_000);
       expect(response.elapsedMs).toBeLessThan(REQUEST_TIMEOUT_MS + 3_000);
-      // pino's levels: 50 error, 60 fatal.
+      // pino's levels: 30 info, 50 error, 60 fatal.
       expect(logLines().filter((line) => line.level >= 50)).toEqual([]);
+      expect(
+        logLines()
+          .filter((line) => line.msg === 'client error')
+          .map((line) => line.level),
+      ).toEqual([30, 30]);
     },
     REQUEST_TIMEOUT_MS + 20_000,
   );

@@ -6,6 +6,7 @@ import {
   createJwtRefresh,
   createMemoryUserProvider,
   createScryptHasher,
+  errorResponse,
   generateKeyPair,
   toFetchRequest,
   toResponseParts,
@@ -46,7 +47,13 @@ app.get('/api/me', async (c) => {
 const server = createServer(async (req, res) => {
   const chunks = [];
   for await (const chunk of req) chunks.push(chunk);
-  const response = await app.fetch(toFetchRequest(req.method, req.url, req.headers, Buffer.concat(chunks)), { incoming: req });
+  let response;
+  try {
+    response = await app.fetch(toFetchRequest(req.method, req.url, req.headers, Buffer.concat(chunks)), { incoming: req });
+  } catch (error) {
+    // What no Fetch Request can carry (TRACE, userinfo in the target): 405 / 400, as a host answers it.
+    response = errorResponse(error);
+  }
   const { status, headers, setCookies, body } = await toResponseParts(response);
   res.statusCode = status;
   for (const [name, value] of headers) res.setHeader(name, value);

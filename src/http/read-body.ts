@@ -1,4 +1,4 @@
-import { PayloadTooLargeError } from '../errors.js';
+import { BadRequestError, PayloadTooLargeError } from '../errors.js';
 
 /** A request body as the handlers see it. */
 export type ParsedBody =
@@ -21,7 +21,7 @@ const MEDIA_TYPE = /^[!#$%&'*+.^_`|~\da-z-]+\/[!#$%&'*+.^_`|~\da-z-]+$/;
  * already read (`RequestInfo.body`); otherwise the request's own stream is
  * read incrementally, so a huge body is refused without being buffered.
  *
- * @throws PayloadTooLargeError past `limit` bytes
+ * @throws PayloadTooLargeError past `limit` bytes; BadRequestError when the body stream fails (the client went away)
  */
 export async function readBody(request: Request, limit: number, buffered?: Uint8Array | string): Promise<ParsedBody> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
@@ -52,7 +52,14 @@ async function readText(request: Request, limit: number, raw: Uint8Array | strin
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      // The client went away or the host's timeout cut it off mid-body: the client's doing, not a server error.
+      throw new BadRequestError('Request body was not received in full.', { cause: error });
+    }
+    const { done, value } = chunk;
     if (done) break;
     size += value.byteLength;
     if (size > limit) {

@@ -17,6 +17,7 @@ import { BEARER_REFUSED, HOST_REFUSED, openApiOperation } from '../http/routes.j
 import type { Clock } from '../lib/clock.js';
 import { describeError, loggableRequestTarget } from '../logger.js';
 import { ensureKeysAndSecret, seedDemoUser } from './dev-material.js';
+import { clientErrorHandler } from './client-error-handler.js';
 import { openStore } from './open-store.js';
 import type { ServerSettings } from './server-settings.js';
 import { openUsersFile } from './users-file.js';
@@ -53,6 +54,8 @@ export async function buildServer(settings: ServerSettings, now?: Clock): Promis
     // Node enforces requestTimeout only once headersTimeout (60 s) has passed too, and checks
     // every 30 s: without these a trickled body held a connection ~90 s, not the documented 30 s.
     http: { headersTimeout: 30_000, connectionsCheckingInterval: 1_000 },
+    // Node's refusals before any route (that timeout, a request that does not parse): our JSON, logged at info.
+    clientErrorHandler,
     // Fastify's own answer to a malformed URL echoes it, query string (and any token) included.
     frameworkErrors: (_error, _request, reply) => void (reply as FastifyReply).code(400).send({ code: 400, message: 'Bad Request' }),
   });
