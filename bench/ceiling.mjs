@@ -436,6 +436,13 @@ export async function mongoBackend({ url, databaseName }) {
 
 const UNAUTHORIZED_BODY = JSON.stringify({ code: 401, message: 'Invalid JWT Refresh Token' });
 
+/** One write: status, headers and a body whose length is known (writeHead without it would chunk the body). */
+function send(response, status, payload, headers = {}) {
+  response
+    .writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers })
+    .end(payload);
+}
+
 /**
  * A bare node:http server for `ceiling` (no framework, no library code): POST /ceiling/refresh
  * reads the JSON body, refreshes, answers `{token, refresh_token}` with `cache-control: no-store`
@@ -456,16 +463,14 @@ export function bareCeilingServer(ceiling, { port = 0, host = '127.0.0.1' } = {}
         if (request.method === 'POST' && request.url === '/ceiling/refresh') {
           const body = await ceiling.refresh(json?.refresh_token, request.headers['user-agent'], request.socket.remoteAddress);
           if (body === null) {
-            response.writeHead(401, { 'content-type': 'application/json; charset=utf-8' }).end(UNAUTHORIZED_BODY);
+            send(response, 401, UNAUTHORIZED_BODY);
             return;
           }
-          response
-            .writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', pragma: 'no-cache' })
-            .end(JSON.stringify(body));
+          send(response, 200, JSON.stringify(body), { 'cache-control': 'no-store', pragma: 'no-cache' });
           return;
         }
         if (request.method === 'POST' && request.url === '/ceiling/issue') {
-          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ tokens: await ceiling.issue(json?.n) }));
+          send(response, 200, JSON.stringify({ tokens: await ceiling.issue(json?.n) }));
           return;
         }
         response.writeHead(404).end();

@@ -5,18 +5,18 @@
 //
 //   npm run build && node bench/data-scale.mjs [sqlite] [postgres]     (default: both)
 //
-// Per store, one fresh table made by the store's own migrations, and one library instance
-// (createJwtRefresh, store defaults) on it, in this process. The table grows in steps: rows
-// are bulk-loaded with plain SQL (SQLite: a recursive CTE in one transaction, the three
-// secondary indexes dropped and rebuilt around a large load; PostgreSQL: generate_series,
-// then ANALYZE), never through the API. They look like real tokens (random hashes, 50,000
-// users, a family each) but expired, spread over the last 30 days, so `clear` has 10^6 rows to
-// delete at the end. At each step: a 1 s unreported warm-up, then back-to-back rotations of one
-// refresh token through the session API (`refreshSession`: the lookup, the user, the HMAC, the
-// guarded write, the ES256 signature) for BENCH_SCALE_SECONDS, p50/p99/max of each.
-// Last, the CLI's clear (bench/clear-million.mjs's runClear: `node dist/cli/main.js clear`, a
-// child process) deletes the expired rows while the same rotations run: their p50/p99 before
-// and during it.
+// Per store and size, one fresh table made by the store's own migrations and one library
+// instance (createJwtRefresh, store defaults) on it, in this process. Rows are bulk-loaded with
+// plain SQL (SQLite: a recursive CTE in one transaction, the three secondary indexes dropped and
+// rebuilt around a large load; PostgreSQL: generate_series, then ANALYZE), never through the API.
+// They look like real tokens (random hashes, 50,000 users, a family each) but expired, spread
+// over the last 30 days, so `clear` has 10^6 rows to delete at the end. Then each size rotates
+// its own refresh token back to back through the session API (`refreshSession`: the lookup, the
+// user, the HMAC, the guarded write, the ES256 signature), the sizes taking turns in 1 s slices
+// (BENCH_SCALE_SECONDS of them each, after a 1 s warm-up each) so the machine's load drifts
+// alike for all: p50/p99/max per size. Last, the CLI's clear (bench/clear-million.mjs's
+// runClear: `node dist/cli/main.js clear`, a child process) deletes the largest table's expired
+// rows while its chain keeps rotating: p50/p99 before and during it.
 //
 // Writes the "Scale in data" section of docs/benchmarks.md (replaced in place, the rest of
 // the page untouched) and docs/benchmarks-data-scale.svg; BENCH_WRITE_DOCS=0 to skip.
@@ -40,15 +40,14 @@ const SECTION_START = '<!-- data-scale:start -->';
 const SECTION_END = '<!-- data-scale:end -->';
 
 const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- the store under test ----------------------------------------------------
 
-async function openTarget(kind, scratch) {
-  const table = `bench_scale_${process.pid}`;
+async function openTarget(kind, scratch, rows) {
+  const table = `bench_scale_${process.pid}_${rows}`;
   if (kind === 'sqlite') {
     const { createSqliteStore } = await import('../dist/stores/sqlite.js');
-    const filename = join(scratch, 'scale.db');
+    const filename = join(scratch, `scale-${rows}.db`);
     const store = createSqliteStore({ filename, tableName: table });
     const db = store.database;
     return {
@@ -124,7 +123,9 @@ async function library(store) {
   const { privateKeyPem } = await generateKeyPair('ES256');
   return createJwtRefresh({
     store,
-    userProvider: createMemoryUserProvider([{ id: 'bench', identifier: 'bench', roles: ['ROLE_USER'], passwordHash: await hasher.hash('bench') }]),
+    userProvider: createMemoryUserProvider([
+      { id: 'bench', identifier: 'bench', roles: ['ROLE_USER'], passwordHash: await hasher.hash('bench') },
+    ]),
     passwordHasher: hasher,
     jwt: { algorithm: 'ES256', secretKey: privateKeyPem },
     logger: { error() {}, warn() {}, info() {}, debug() {} },
@@ -163,47 +164,74 @@ function summarize(samples) {
 
 async function measureStore(kind) {
   const scratch = mkdtempSync(join(tmpdir(), 'jwt-refresh-scale-'));
-  const target = await openTarget(kind, scratch);
-  const jwtRefresh = await library(target.store);
+  const sizes = [];
   const result = { kind, steps: [], clear: null };
   try {
-    const chain = { token: (await jwtRefresh.logInWithPassword('bench', 'bench')).refreshToken };
-    let loaded = 0;
+    // One table per size, each with its own library instance and token chain, all loaded first:
+    // the sizes are then measured in alternating 1 s slices, so a change in the machine's load
+    // hits every size alike instead of drifting the comparison.
     for (const rows of STEPS) {
+      const target = await openTarget(kind, scratch, rows);
+      const size = { rows, target, jwtRefresh: null };
+      sizes.push(size);
       const started = now();
-      if (rows > loaded) await target.load(loaded, rows);
-      loaded = Math.max(loaded, rows);
-      const loadMs = now() - started;
-      const stored = await target.count();
-      let end = now() + 1000;
-      await rotations(jwtRefresh, chain, () => now() >= end); // warm-up: JIT, caches
-      end = now() + SECONDS * 1000;
-      const figures = summarize(await rotations(jwtRefresh, chain, () => now() >= end));
-      result.steps.push({ rows, stored, loadMs, ...figures, perSecond: figures.n / SECONDS });
+      await target.load(0, rows);
+      size.loadMs = now() - started;
+      size.jwtRefresh = await library(target.store);
+      size.chain = { token: (await size.jwtRefresh.logInWithPassword('bench', 'bench')).refreshToken };
+      size.samples = [];
+      console.log(`${kind}: loaded ${rows.toLocaleString('en-US')} rows in ${(size.loadMs / 1000).toFixed(1)} s`);
+    }
+    const slice = (size, ms) =>
+      rotations(
+        size.jwtRefresh,
+        size.chain,
+        (
+          (end) => () =>
+            now() >= end
+        )(now() + ms),
+      );
+    for (const size of sizes) await slice(size, 1000); // warm-up: JIT, caches
+    for (let round = 0; round < SECONDS; round++) {
+      for (const size of sizes) size.samples.push(...(await slice(size, 1000)));
+    }
+    for (const size of sizes) {
+      const figures = summarize(size.samples);
+      const stored = await size.target.count();
+      result.steps.push({ rows: size.rows, stored, loadMs: size.loadMs, ...figures, perSecond: figures.n / SECONDS });
       console.log(
-        `${kind}: ${stored.toLocaleString('en-US')} tokens stored (loaded in ${(loadMs / 1000).toFixed(1)} s): ` +
-          `${figures.n} rotations, p50 ${figures.p50.toFixed(3)} ms, p99 ${figures.p99.toFixed(3)} ms, max ${figures.max.toFixed(1)} ms, failed ${figures.failed}`,
+        `${kind}: ${stored.toLocaleString('en-US')} tokens stored: ${figures.n} rotations, p50 ${figures.p50.toFixed(3)} ms, ` +
+          `p99 ${figures.p99.toFixed(3)} ms, max ${figures.max.toFixed(1)} ms, failed ${figures.failed}`,
       );
     }
 
-    // clear of the expired rows while the chain keeps rotating.
-    const before = summarize(await rotations(jwtRefresh, chain, ((end) => () => now() >= end)(now() + SECONDS * 1000)));
+    // clear of the largest table's expired rows while its chain keeps rotating.
+    const largest = sizes.at(-1);
+    const before = summarize(await slice(largest, SECONDS * 1000));
     let clearDone = false;
-    const clearing = runClear({ databaseUrl: target.databaseUrl, table: target.table }, BATCH).finally(() => {
+    const clearing = runClear({ databaseUrl: largest.target.databaseUrl, table: largest.target.table }, BATCH).finally(() => {
       clearDone = true;
     });
-    const during = summarize(await rotations(jwtRefresh, chain, () => clearDone));
+    const during = summarize(await rotations(largest.jwtRefresh, largest.chain, () => clearDone));
     const clear = await clearing;
     if (clear.code !== 0) throw new Error(`clear failed (${clear.code}): ${clear.stderr}`);
     // The CLI's last line is its summary ("Revoked N invalid token(s)").
-    result.clear = { output: clear.stdout.trim().split('\n').at(-1), wallMs: clear.wallMs, before, during, left: await target.count() };
+    result.clear = {
+      output: clear.stdout.trim().split('\n').at(-1),
+      wallMs: clear.wallMs,
+      before,
+      during,
+      left: await largest.target.count(),
+    };
     console.log(
       `${kind}: clear: ${result.clear.output} in ${(clear.wallMs / 1000).toFixed(1)} s; refresh p50/p99 before ${before.p50.toFixed(3)}/${before.p99.toFixed(3)} ms, ` +
         `during ${during.p50.toFixed(3)}/${during.p99.toFixed(3)} ms (max ${during.max.toFixed(1)} ms, failed ${during.failed})`,
     );
   } finally {
-    await jwtRefresh.close();
-    await target.drop().catch((error) => console.error(`cleanup failed: ${error.message}`));
+    for (const size of sizes) {
+      await size.jwtRefresh?.close();
+      await size.target.drop().catch((error) => console.error(`cleanup failed: ${error.message}`));
+    }
     rmSync(scratch, { recursive: true, force: true });
   }
   return result;
@@ -222,12 +250,14 @@ function renderSection(results, date) {
     '_Written by `npm run bench:scale` (`bench/data-scale.mjs`); `npm run bench` keeps this section as it is._',
     '',
     'Refresh latency must not grow with the number of tokens stored: the lookup by hash and the guarded write go',
-    "through indexes. Each store gets one fresh table (its own migrations) and one library instance in the bench's",
-    'process; the table grows in steps, bulk-loaded with plain SQL (SQLite: a recursive CTE, secondary indexes rebuilt',
+    "through indexes. Each store gets fresh tables (its own migrations) and library instances in the bench's",
+    'process, one table per size, bulk-loaded with plain SQL (SQLite: a recursive CTE, secondary indexes rebuilt',
     'around a large load; PostgreSQL: `generate_series`, then `ANALYZE`), never through the API, with rows shaped like',
     'real tokens (random hashes, 50,000 users) but expired. At each step one refresh token is rotated back to back',
-    `through \`refreshSession\` (lookup, user, HMAC, guarded write, ES256 signature) for ${SECONDS} s after a 1 s warm-up.`,
-    'Then `jwt-refresh clear` (a child process, `--batch-size ' + BATCH + '`) deletes the expired rows while the rotations go on.',
+    'through `refreshSession` (lookup, user, HMAC, guarded write, ES256 signature). Each size has its own table, library',
+    `instance and token chain, and the sizes take turns in 1 s slices (${SECONDS} each, after a 1 s warm-up each), so a change`,
+    "in the machine's load hits every size alike.",
+    `Then \`jwt-refresh clear\` (a child process, \`--batch-size ${BATCH}\`) deletes the largest table's expired rows while its chain keeps rotating.`,
     '',
     `Measured ${date} on ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}), Node ${process.versions.node}.`,
     '',
@@ -237,8 +267,8 @@ function renderSection(results, date) {
     '',
     '![Refresh latency by tokens stored](benchmarks-data-scale.svg)',
     '',
-    '| store | tokens stored | rotations | p50 ms | p99 ms | max ms | failed | p50 / p50 at the first step |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    "| store | tokens stored (bulk-loaded) | at the end (+ the chain's own rows) | rotations | p50 ms | p99 ms | max ms | failed | p50 / p50 of the smallest |",
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const result of results) {
     const first = result.steps[0];
@@ -246,7 +276,7 @@ function renderSection(results, date) {
       const ratio = step.p50 / first.p50;
       const last = step === result.steps.at(-1) && result.steps.length > 1;
       lines.push(
-        `| ${LABEL[result.kind]} | ${step.stored.toLocaleString('en-US')} | ${step.n.toLocaleString('en-US')} | ${fmt(step.p50)} | ${fmt(step.p99)} | ${fmt(step.max)} | ${step.failed} | ` +
+        `| ${LABEL[result.kind]} | ${step.rows.toLocaleString('en-US')} | ${step.stored.toLocaleString('en-US')} | ${step.n.toLocaleString('en-US')} | ${fmt(step.p50)} | ${fmt(step.p99)} | ${fmt(step.max)} | ${step.failed} | ` +
           `${ratio.toFixed(2)} ×${last ? ` (goal ≤ ${GOAL}: ${ratio <= GOAL ? 'met' : '**NOT met**'})` : ''} |`,
       );
     }
@@ -278,7 +308,7 @@ function renderSvg(results, date) {
     format: fmt,
     groups: [
       ...result.steps.map((step) => ({
-        label: `${step.stored.toLocaleString('en-US')} tokens stored`,
+        label: `${step.rows.toLocaleString('en-US')} tokens stored`,
         bars: [
           { series: 'p50', value: step.p50 },
           { series: 'p99', value: step.p99 },
@@ -305,7 +335,7 @@ function renderSvg(results, date) {
   });
 }
 
-/** Replaces the section in docs/benchmarks.md, or puts it before the "clear" section (else at the end). */
+/** Replaces the section in docs/benchmarks.md, or appends it at the end of the page. */
 function writeSection(section) {
   const docPath = join(ROOT, 'docs/benchmarks.md');
   let page = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Benchmarks\n';
@@ -314,8 +344,7 @@ function writeSection(section) {
   if (from !== -1 && to > from) {
     page = `${page.slice(0, from)}${section}${page.slice(to + SECTION_END.length)}`;
   } else {
-    const at = page.indexOf('\n## jwt-refresh clear on');
-    page = at === -1 ? `${page.trimEnd()}\n\n${section}\n` : `${page.slice(0, at)}\n${section}\n${page.slice(at)}`;
+    page = `${page.trimEnd()}\n\n${section}\n`;
   }
   writeFileSync(docPath, page);
 }

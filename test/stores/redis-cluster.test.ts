@@ -243,6 +243,22 @@ describe('redis store on a cluster', () => {
     expect(await store.count()).toBe(1);
   });
 
+  it("expires a user's validity index with its longest-lived record, but leaves an index from before that rule without expiry", async () => {
+    const store = open();
+    const now = Date.now();
+    await store.insert(record('long', { validUntil: new Date(now + 2 * DAY) }));
+    await store.insert(record('short', { familyId: 'family-2', validUntil: new Date(now + HOUR) }));
+    const tokenTtl = await admin.pttl(`${store.namespace}{u:user-1}:token:${hashOf('long')}`);
+    expect(await admin.pttl(`${store.namespace}{u:user-1}:expiry`)).toBeGreaterThanOrEqual(tokenTtl - 50);
+    expect(await admin.pttl(`${store.namespace}owner:${hashOf('long')}`)).toBeGreaterThan(tokenTtl);
+
+    // A store's single index as an earlier version left it: no expiry, holding a record valid for 30 days.
+    const tagged = open(`${prefix}{tagged}:`);
+    await admin.zadd(`${tagged.namespace}expiry`, now + 30 * DAY, 'a-hash-from-before');
+    await tagged.insert(record('after-upgrade', { validUntil: new Date(now + HOUR) }));
+    expect(await admin.pttl(`${tagged.namespace}expiry`)).toBe(-1);
+  });
+
   it('refuses an empty hash tag in keyPrefix, which would scatter the keys a script touches', () => {
     expect(() => createRedisStore({ cluster: cluster.nodes, keyPrefix: 'app{}:' })).toThrow(ConfigError);
     expect(() => createRedisStore({ cluster: [], keyPrefix: 'app:' })).toThrow(ConfigError);

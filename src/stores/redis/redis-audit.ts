@@ -19,7 +19,8 @@ import { scanPages } from './redis-scan.js';
 const FAMILIES_PER_SCRIPT = 100;
 
 /**
- * KEYS: family sets of one slot. ARGV: their session prefix, then the family id of each key. Answers, per family with records left, `{ familyId, {record...} }`, each record as
+ * KEYS: family sets of one slot. ARGV: their session prefix, then the family id of each key. Answers, per family
+ * with records left, `{ familyId, {record...} }`, each record as
  * `{ id, generation, valid_until, family_deadline, rotated_at, revoked_at, has_successor, successor_exists }` with an
  * absent field as ''. Records Redis expired are skipped. Hashes stay inside the script.
  */

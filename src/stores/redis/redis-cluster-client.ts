@@ -12,7 +12,12 @@ export type RedisClient = Redis | Cluster;
 /** Longest pause between two reconnection attempts, as for the store's own single-server client. */
 const MAX_RECONNECT_DELAY_MS = 1000;
 
-/** Whether `client` talks to a Redis Cluster (ioredis marks its Cluster instances). */
+/**
+ * Whether `client` talks to a Redis Cluster (ioredis marks its Cluster instances).
+ *
+ * @example
+ * isClusterClient(new Cluster([{ host: '10.0.0.1', port: 6379 }])); // true
+ */
 export function isClusterClient(client: RedisClient): client is Cluster {
   return (client as Partial<Cluster>).isCluster === true;
 }
@@ -21,6 +26,9 @@ export function isClusterClient(client: RedisClient): client is Cluster {
  * The cluster connection the store opens on `urls` (some of the cluster's nodes, `redis://[user:password@]host:port`,
  * `rediss://` for TLS; ioredis discovers the others), failing fast rather than queueing, for the reasons given at the
  * store's single-server client: connect and command timeouts at `timeoutMs`, no command sent again after a reconnection.
+ *
+ * @example
+ * const client = openClusterClient(['redis://10.0.0.1:6379', 'redis://10.0.0.2:6379'], 3000);
  */
 export function openClusterClient(urls: readonly string[], timeoutMs: number): Cluster {
   if (!Array.isArray(urls) || urls.length === 0) {

@@ -120,7 +120,12 @@ function perUser(namespace: string): RedisKeyLayout {
   };
 }
 
-/** SCAN MATCH treats `* ? [ ] \` as glob syntax; a prefix may contain them literally. */
+/**
+ * `text` with the glob syntax of SCAN MATCH (`* ? [ ] \`) escaped, so a prefix holding them matches literally.
+ *
+ * @example
+ * escapeGlob('app*:'); // 'app\\*:'
+ */
 export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }

@@ -47,6 +47,17 @@ local function keep_until(key, at_ms, now)
   end
 end
 
+-- Keeps a validity index alive as long as its longest-lived member, as the
+-- sets (one per user on Redis Cluster would otherwise outlive its records).
+-- ttl_before is its PTTL before the write: an index that existed without an
+-- expiry (-1) predates this rule and holds members it never covered, so it
+-- keeps none; a new one (-2) or one with an expiry follows the rule.
+local function keep_index_until(key, ttl_before, at_ms, now)
+  if ttl_before ~= -1 then
+    keep_until(key, at_ms, now)
+  end
+end
+
 -- Writes a new record hash (field/value pairs from ARGV[first..]) with its
 -- expiry, and adds it to its family set, user set and the validity index.
 local function store_record(token_key, family_key, user_key, expiry_key, hash, valid_until, margin, first)
@@ -64,8 +75,9 @@ local function store_record(token_key, family_key, user_key, expiry_key, hash, v
   keep_until(family_key, expire_at, now)
   redis.call('SADD', user_key, hash)
   keep_until(user_key, expire_at, now)
+  local index_ttl = redis.call('PTTL', expiry_key)
   redis.call('ZADD', expiry_key, valid_until, hash)
-  keep_until(expiry_key, expire_at, now)
+  keep_index_until(expiry_key, index_ttl, expire_at, now)
 end
 
 -- Whether key holds a value of the type a script expects: SCAN patterns can
@@ -121,8 +133,9 @@ local expire_at = math.max(tonumber(ARGV[2]), now) + tonumber(ARGV[4])
 redis.call('PEXPIREAT', KEYS[1], expire_at)
 keep_until(ARGV[5] .. 'family:' .. state[4], expire_at, now)
 keep_until(ARGV[5] .. 'user:' .. state[5], expire_at, now)
+local index_ttl = redis.call('PTTL', KEYS[2])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-keep_until(KEYS[2], expire_at, now)
+keep_index_until(KEYS[2], index_ttl, expire_at, now)
 return 1
 `,
   ),

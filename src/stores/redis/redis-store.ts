@@ -50,7 +50,7 @@ export interface RedisStoreOptions extends ServerStoreOptions {
    */
   logger?: Logger;
   /**
-   * An ioredis client the app owns: `close()` leaves it open. Its timeouts and queueing stay as the app set them
+   * An ioredis client the app owns, of one server (`Redis`) or of a cluster (`Cluster`): `close()` leaves it open. Its timeouts and queueing stay as the app set them
    * (ioredis's defaults queue commands while disconnected); `operationTimeoutMs` still bounds every operation. It must not have ioredis's own `keyPrefix` option set
    * (the scripts build keys that option would not prefix); use this store's `keyPrefix` instead.
    */
@@ -59,7 +59,10 @@ export interface RedisStoreOptions extends ServerStoreOptions {
    * Redis Cluster nodes (`redis://[user:password@]host:port`, `rediss://` for TLS; a few suffice, ioredis finds the
    * others), a cluster connection the store opens and `close()` closes, with the timeouts of `url`'s. A user's session
    * keys then share the slot of `{u:<userId>}`, so users spread over the masters (docs/stores.md, Redis Cluster).
-   * An app-owned `new Redis.Cluster([...])` as `client` does the same.
+   * An app-owned `new Cluster([...])` as `client` does the same.
+   *
+   * @example
+   * const options: RedisStoreOptions = { cluster: ['redis://10.0.0.1:6379', 'redis://10.0.0.2:6379'] };
    */
   cluster?: string[];
   /** Prefix of every key, so several apps can share one Redis. Default `jwt-refresh:`. */
@@ -200,7 +203,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
       if (owner === null) return false;
       const session = this.#layout.sessionPrefix(owner);
       if (this.#layout.kind === 'per-user') {
-        // The owner keys must outlive the record, so they move first; a record touch then refuses costs nothing.
+        // The owner keys must outlive the record, so they move first; if touch then refuses, they only linger longer.
         const [familyId] = await this.client.hmget(this.#tokenKey(session, tokenHash), 'family_id');
         if (familyId === null || familyId === undefined) return false;
         await Promise.all([

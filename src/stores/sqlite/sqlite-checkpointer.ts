@@ -94,10 +94,17 @@ export function startCheckpointer(
 ): SqliteCheckpointer {
   const intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
   const walLimitBytes = options.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES;
+  let worker: Worker;
+  try {
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, filename, intervalMs, walLimitBytes } });
+  } catch {
+    // No worker here (a bundle without the driver on disk, a runtime without worker threads):
+    // SQLite's own auto-checkpoint, as with `checkpoint: false`.
+    return { stop: async () => undefined };
+  }
   const pageSize = database.pragma('page_size', { simple: true }) as number;
   database.pragma(`wal_autocheckpoint = ${Math.max(1, Math.floor(walLimitBytes / pageSize))}`);
-  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, filename, intervalMs, walLimitBytes } });
   // Not a reason for the process to stay alive: close() stops it, process exit ends it.
   worker.unref();
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));

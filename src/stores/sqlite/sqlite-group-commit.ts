@@ -52,15 +52,20 @@ export function createWriteBatcher(
   // Nested in the batch's transaction, better-sqlite3 runs this as a SAVEPOINT: a throw rolls back that write only.
   const savepoint = database.transaction((work: () => unknown) => work());
   const alone = database.transaction((work: () => unknown) => work());
-  const batch = database.transaction((writes: QueuedWrite[]) =>
-    writes.map((write) => {
+  const batch = database.transaction((writes: QueuedWrite[]) => {
+    let aborted: unknown;
+    return writes.map((write) => {
+      // An error SQLite answers by rolling back the whole transaction (disk full, I/O error): the rest
+      // is not run, since it would commit on its own; the batch's COMMIT then fails and rejects them all.
+      if (aborted !== undefined) return { ok: false as const, error: aborted };
       try {
         return { ok: true as const, value: savepoint(write.work) };
       } catch (error) {
+        if (!database.inTransaction) aborted = error;
         return { ok: false as const, error };
       }
-    }),
-  );
+    });
+  });
 
   function endOfTurn(): void {
     turnScheduled = false;
