@@ -20,6 +20,7 @@ import type { AccessTokenClaims } from './jwt/build-claims.js';
 import { loadAccessTokenKeys } from './jwt/load-keys.js';
 import { mintAccessToken } from './jwt/mint-access-token.js';
 import { systemClock, type Clock } from './lib/clock.js';
+import { fetchRequestView, isRequestView, type RequestView } from './lib/request-view.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import { authenticateAccessToken, type AccessRequirements } from './sessions/authenticate-access-token.js';
 import { clearExpiredTokens, type ClearedTokens, type ClearExpiredOptions } from './sessions/clear-expired-tokens.js';
@@ -135,9 +136,12 @@ export interface JwtRefresh {
   /**
    * Like {@link handle}, answering the response as parts (status, headers,
    * Set-Cookie list, body text): for Node servers that write responses
-   * themselves, with the body they already read in `info.body`.
+   * themselves, with the body they already read in `info.body`. They pass a
+   * {@link RequestView} over their own request (the Node adapters'
+   * `nodeRequestView`), so no Fetch `Request` is built unless a listener or
+   * a custom extractor reads one.
    */
-  handleToParts(request: Request, info?: RequestInfo): Promise<ResponseParts | null>;
+  handleToParts(request: Request | RequestView, info?: RequestInfo): Promise<ResponseParts | null>;
   /** The routes this configuration serves (method, path, name, summary): what adapters register. */
   readonly routes: ReadonlyArray<Omit<RouteDefinition, 'handler'>>;
   /**
@@ -256,10 +260,10 @@ export async function createJwtRefresh(options: JwtRefreshOptions): Promise<JwtR
     revokeToken: (token, revokeOptions) => revokeToken(ctx, token, revokeOptions),
     clearExpiredTokens: (clearOptions) => clearExpiredTokens(ctx, clearOptions),
     async handle(request, info = {}) {
-      const parts = await route(request, info);
+      const parts = await route(fetchRequestView(request), info);
       return parts === null ? null : toFetchResponse(parts);
     },
-    handleToParts: (request, info = {}) => route(request, info),
+    handleToParts: (request, info = {}) => route(isRequestView(request) ? request : fetchRequestView(request), info),
     verifyAuthorization,
     verifyRequest,
     async authenticate(request, requirements = {}) {

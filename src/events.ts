@@ -1,5 +1,6 @@
 import type { User } from './auth/user.js';
 import type { JwtRefreshError } from './errors.js';
+import { isRequestView, type RequestView } from './lib/request-view.js';
 import { createJsonLogger, describeError, type Logger } from './logger.js';
 import type { RefreshTokenRecord } from './stores/store.js';
 
@@ -49,6 +50,15 @@ export type RevocationReason = 'logout' | 'reuse' | 'evicted';
 /** The name of one event. */
 export type JwtRefreshEventName = keyof JwtRefreshEvents;
 
+/**
+ * The payload of event `E` as the core emits it: its `request` may still be
+ * the routes' {@link RequestView}, which {@link EventDispatcher.emit} turns
+ * into the Fetch `Request` listeners see, built only if one reads it.
+ */
+export type EmittedPayload<E extends JwtRefreshEventName> = {
+  [K in keyof JwtRefreshEvents[E]]: K extends 'request' ? JwtRefreshEvents[E][K] | RequestView : JwtRefreshEvents[E][K];
+};
+
 /** A listener of event `E`. */
 export type JwtRefreshListener<E extends JwtRefreshEventName> = (payload: JwtRefreshEvents[E]) => void | Promise<void>;
 
@@ -87,16 +97,41 @@ export class EventDispatcher {
     return (this.#listeners.get(event)?.length ?? 0) > 0;
   }
 
-  /** Runs every listener of `event` in order, awaiting each. */
-  async emit<E extends JwtRefreshEventName>(event: E, payload: JwtRefreshEvents[E]): Promise<void> {
+  /**
+   * Runs every listener of `event` in order, awaiting each. A `request` given
+   * as a {@link RequestView} reaches them as a Fetch `Request`, built when a
+   * listener first reads it (the same one for every event of that request);
+   * without listeners nothing is built. The payload object itself is what
+   * listeners see, so what they set on it (`response`, `body`) is read back.
+   */
+  async emit<E extends JwtRefreshEventName>(event: E, payload: EmittedPayload<E>): Promise<void> {
     const list = this.#listeners.get(event);
-    if (list === undefined) return;
+    if (list === undefined || list.length === 0) return;
+    deferRequest(payload);
     for (const listener of [...list]) {
       try {
-        await listener(payload);
+        await listener(payload as JwtRefreshEvents[E]);
       } catch (error) {
         this.#logger.error({ event, error: describeError(error) }, 'jwt-refresh listener failed');
       }
     }
   }
+}
+
+/** Replaces a payload's view `request` by a getter that builds the Fetch `Request` on first read, then keeps it. */
+function deferRequest(payload: object): void {
+  const view = (payload as { request?: unknown }).request;
+  if (typeof view !== 'object' || view === null || !isRequestView(view as RequestView)) return;
+  const settle = (request: Request | undefined) =>
+    Object.defineProperty(payload, 'request', { value: request, writable: true, enumerable: true, configurable: true });
+  Object.defineProperty(payload, 'request', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      const request = (view as RequestView).fetchRequest();
+      settle(request);
+      return request;
+    },
+    set: settle,
+  });
 }

@@ -42,6 +42,7 @@ export type { StoreAudit, StoreAuditFinding, StoreAuditOffender, StoreAuditOptio
 export type { RefreshTokenExtractor, PrioritizedExtractor, RefreshTokenSource } from './http/extractors.js';
 export type { ParsedBody } from './http/read-body.js';
 export type { RequestInfo } from './http/handler-context.js';
+export type { RequestView } from './lib/request-view.js';
 export { errorResponse, STATUS_BY_CODE } from './http/error-response.js';
 export { toResponseParts, toFetchResponse, type ResponseParts } from './http/response-parts.js';
 export { toFetchRequest } from './adapters/node/node-request.js';

@@ -116,18 +116,20 @@ async function jwtRefreshFastify(fastify: FastifyInstance, options: JwtRefreshFa
         routes.all(path, async (request, reply) => {
           // The configured path, whatever prefix it is served under: the core matches its own paths.
           // Its query as the target has it, once the target is known to be well formed (userinfo, a fragment: 400).
-          let search: string;
+          let target: URL;
           try {
-            ({ search } = requestTargetUrl(request.url));
+            target = requestTargetUrl(request.url);
           } catch (error) {
             return sendParts(reply, errorParts(error));
           }
-          const parts = await handleNodeRequest(jwtRefresh, request.method, path + search, request.headers, {
-            clientIp: request.ip,
-            body: request.body as Buffer | undefined,
-            log: request.log,
-            basePath,
-          });
+          const parts = await handleNodeRequest(
+            jwtRefresh,
+            request.method,
+            target,
+            request.headers,
+            { clientIp: request.ip, body: request.body as Buffer | undefined, log: request.log, basePath },
+            path,
+          );
           return sendParts(reply, parts ?? errorParts(new NotFoundError()));
         });
       }

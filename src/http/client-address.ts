@@ -1,3 +1,4 @@
+import type { RequestView } from '../lib/request-view.js';
 import type { HandlerContext, RequestInfo } from './handler-context.js';
 
 /**
@@ -7,11 +8,11 @@ import type { HandlerContext, RequestInfo } from './handler-context.js';
  * the right behind N (entries further left are the client's own claims and can
  * be forged). A header too short for the chain falls back to the socket address.
  */
-export function clientAddress(ctx: HandlerContext, request: Request, info: RequestInfo): string | null {
+export function clientAddress(ctx: HandlerContext, request: RequestView, info: RequestInfo): string | null {
   const { trustProxy } = ctx.config;
   if (trustProxy !== false) {
     const hops = trustProxy === true ? 1 : trustProxy;
-    const entries = (request.headers.get('x-forwarded-for') ?? '').split(',').map((entry) => entry.trim());
+    const entries = (request.header('x-forwarded-for') ?? '').split(',').map((entry) => entry.trim());
     const entry = entries.length >= hops ? entries[entries.length - hops] : undefined;
     if (entry !== undefined && entry !== '') return entry;
   }

@@ -1,5 +1,6 @@
 import type { JwtRefreshConfig } from '../config/schema.js';
 import { CrossOriginRequestError, CsrfError } from '../errors.js';
+import type { RequestView } from '../lib/request-view.js';
 
 /** RFC 9110 §9.2.1: methods that change nothing, never refused (Go's CrossOriginProtection alike). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -39,18 +40,18 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * @example
  * assertCsrfProtected(request, ctx.config); // first line of a cookie route's handler
  */
-export function assertCsrfProtected(request: Request, config: JwtRefreshConfig): void {
+export function assertCsrfProtected(request: RequestView, config: JwtRefreshConfig): void {
   if (!config.cookie.enabled) return;
   if (isCrossOrigin(request, config.cookie.trustedOrigins)) throw new CrossOriginRequestError();
   const header = config.cookie.csrfHeader;
-  if (header !== null && (request.headers.get(header) ?? '') === '') throw new CsrfError(header);
+  if (header !== null && (request.header(header) ?? '') === '') throw new CsrfError(header);
 }
 
-function isCrossOrigin(request: Request, trustedOrigins: readonly string[]): boolean {
+function isCrossOrigin(request: RequestView, trustedOrigins: readonly string[]): boolean {
   if (SAFE_METHODS.has(request.method)) return false;
-  const origin = request.headers.get('origin');
+  const origin = request.header('origin');
   const trusted = origin !== null && trustedOrigins.includes(origin);
-  const site = request.headers.get('sec-fetch-site');
+  const site = request.header('sec-fetch-site');
   if (site !== null && site !== '') return site !== 'same-origin' && site !== 'none' && !trusted;
   if (origin === null || origin === '') return false;
   return originHost(origin) !== requestHost(request) && !trusted;
@@ -69,6 +70,6 @@ function originHost(origin: string): string | null {
  * The host the client addressed: the `Host` header, as Go reads `req.Host`
  * (Node adapters build the URL on a placeholder base), else the URL's own.
  */
-function requestHost(request: Request): string {
-  return request.headers.get('host') ?? new URL(request.url).host;
+function requestHost(request: RequestView): string {
+  return request.header('host') ?? request.parsedUrl.host;
 }

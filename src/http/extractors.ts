@@ -1,12 +1,36 @@
 import type { JwtRefreshConfig } from '../config/schema.js';
+import type { RequestView } from '../lib/request-view.js';
 import { readCookie, refreshCookieName } from './cookies.js';
 import type { ParsedBody } from './read-body.js';
 
 /** What an extractor may look at: the request, its parsed body and URL. */
 export interface RefreshTokenSource {
-  request: Request;
-  body: ParsedBody;
-  url: URL;
+  /**
+   * The request as a Fetch `Request`. Behind a Node adapter it is built on
+   * first read (then kept): read {@link RefreshTokenSource.header} for a header.
+   */
+  readonly request: Request;
+  readonly body: ParsedBody;
+  readonly url: URL;
+  /** A request header (name in any case), as `request.headers.get(name)` answers, without building a `Request`. */
+  header(name: string): string | null;
+}
+
+/**
+ * The source the refresh and logout routes hand the extractor chain: the URL
+ * parsed and the Fetch `Request` built only when an extractor reads them.
+ */
+export function refreshTokenSource(view: RequestView, body: ParsedBody): RefreshTokenSource {
+  return {
+    get request() {
+      return view.fetchRequest();
+    },
+    body,
+    get url() {
+      return view.parsedUrl;
+    },
+    header: (name) => view.header(name),
+  };
 }
 
 /**
@@ -14,7 +38,7 @@ export interface RefreshTokenSource {
  * is not a non-empty string, for "not here".
  *
  * @example
- * const fromHeader: RefreshTokenExtractor = ({ request }) => request.headers.get('x-refresh-token');
+ * const fromHeader: RefreshTokenExtractor = ({ header }) => header('x-refresh-token');
  */
 export type RefreshTokenExtractor = (source: RefreshTokenSource, parameterName: string) => unknown;
 
@@ -52,7 +76,7 @@ export function builtInExtractors(config: JwtRefreshConfig): PrioritizedExtracto
   ];
   if (config.cookie.enabled) {
     const cookieName = refreshCookieName(config);
-    chain.push({ name: 'cookie', priority: 20, extract: ({ request }) => readCookie(request.headers.get('cookie'), cookieName) });
+    chain.push({ name: 'cookie', priority: 20, extract: (source) => readCookie(source.header('cookie'), cookieName) });
   }
   if (config.bundleCompat) chain.push({ name: 'query', priority: 35, extract: fromQuery });
   return chain;

@@ -1,4 +1,5 @@
 import { LogoutTokenMissingError, UnsupportedMediaTypeError } from '../errors.js';
+import type { RequestView } from '../lib/request-view.js';
 import { endSession } from '../sessions/end-session.js';
 import { enforceRateLimit } from '../sessions/enforce-rate-limit.js';
 import { accessTokenOf } from './access-token-extractors.js';
@@ -6,7 +7,7 @@ import { clientAddress } from './client-address.js';
 import { clearedRefreshTokenCookie } from './cookies.js';
 import { assertCsrfProtected } from './csrf.js';
 import { errorParts } from './error-response.js';
-import { extractRefreshToken } from './extractors.js';
+import { extractRefreshToken, refreshTokenSource } from './extractors.js';
 import type { HandlerContext, RequestInfo } from './handler-context.js';
 import { readBody } from './read-body.js';
 import { jsonParts, type ResponseParts } from './response-parts.js';
@@ -17,13 +18,13 @@ import { jsonParts, type ResponseParts } from './response-parts.js';
  * the caller's. Without a token: 400 and the cookie stays. Otherwise 200
  * and, in cookie mode, the cookie is cleared, whether the token was live or not.
  */
-export async function handleInvalidate(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+export async function handleInvalidate(ctx: HandlerContext, request: RequestView, info: RequestInfo): Promise<ResponseParts> {
   try {
     const { config } = ctx;
     assertCsrfProtected(request, config);
     await enforceRateLimit(ctx, 'revoke', clientAddress(ctx, request, info), ctx.now());
     const body = await readBody(request, config.maxBodyBytes, info.body);
-    const extracted = extractRefreshToken(ctx.extractors, { request, body, url: new URL(request.url) }, config);
+    const extracted = extractRefreshToken(ctx.extractors, refreshTokenSource(request, body), config);
     if (extracted === null) {
       if (body.kind === 'malformed' && body.reason === 'media-type') throw new UnsupportedMediaTypeError();
       throw new LogoutTokenMissingError(config.tokenParameterName);

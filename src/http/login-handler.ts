@@ -1,4 +1,5 @@
 import { BadRequestError, InvalidCredentialsError, UnsupportedMediaTypeError } from '../errors.js';
+import type { RequestView } from '../lib/request-view.js';
 import { enforceRateLimit } from '../sessions/enforce-rate-limit.js';
 import { logInWithPassword } from '../sessions/log-in-with-password.js';
 import { clientAddress } from './client-address.js';
@@ -17,14 +18,14 @@ const MAX_IDENTIFIER_LENGTH = 4096;
  * `POST /api/login_check` (SPEC §2): JSON credentials in, a token pair out,
  * through {@link logInWithPassword}.
  */
-export async function handleLogin(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+export async function handleLogin(ctx: HandlerContext, request: RequestView, info: RequestInfo): Promise<ResponseParts> {
   try {
     assertCsrfProtected(request, ctx.config);
     const ip = clientAddress(ctx, request, info);
     await enforceRateLimit(ctx, 'login', ip, ctx.now());
     const { username, password } = await readCredentials(ctx, request, info);
     const session = await logInWithPassword(ctx, username, password, {
-      client: { userAgent: request.headers.get('user-agent'), ip },
+      client: { userAgent: request.header('user-agent'), ip },
       request,
     });
     return tokenResponse(ctx, session);
@@ -33,7 +34,11 @@ export async function handleLogin(ctx: HandlerContext, request: Request, info: R
   }
 }
 
-async function readCredentials(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<{ username: string; password: string }> {
+async function readCredentials(
+  ctx: HandlerContext,
+  request: RequestView,
+  info: RequestInfo,
+): Promise<{ username: string; password: string }> {
   const body = await readBody(request, ctx.config.maxBodyBytes, info.body);
   if (body.kind === 'malformed' && body.reason === 'media-type') throw new UnsupportedMediaTypeError();
   if (body.kind === 'form') throw new UnsupportedMediaTypeError();

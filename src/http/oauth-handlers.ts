@@ -1,3 +1,4 @@
+import type { RequestView } from '../lib/request-view.js';
 import { enforceRateLimit } from '../sessions/enforce-rate-limit.js';
 import { refreshSession } from '../sessions/refresh-session.js';
 import { clientAddress } from './client-address.js';
@@ -13,7 +14,7 @@ import { jsonParts, type ResponseParts } from './response-parts.js';
  * window, reuse detection), answered in the RFC's shape (§5.1; §5.2: 400
  * with `error`, e.g. `invalid_grant`), never cached.
  */
-export async function handleOAuthToken(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+export async function handleOAuthToken(ctx: HandlerContext, request: RequestView, info: RequestInfo): Promise<ResponseParts> {
   try {
     const parameters = await readParameters(ctx, request, info);
     if (parameters === null) return oauthError('invalid_request', 'The body must be a form or a JSON object.');
@@ -25,7 +26,7 @@ export async function handleOAuthToken(ctx: HandlerContext, request: Request, in
     const ip = clientAddress(ctx, request, info);
     await enforceRateLimit(ctx, 'refresh', ip, ctx.now());
     try {
-      const client = { userAgent: request.headers.get('user-agent'), ip };
+      const client = { userAgent: request.header('user-agent'), ip };
       const session = await refreshSession(ctx, presented, { client, request, format: 'oauth' });
       return jsonParts(200, session.responseBody);
     } catch (error) {

@@ -1,3 +1,4 @@
+import type { RequestView } from '../lib/request-view.js';
 import { isPlainObject } from './extractors.js';
 import type { HandlerContext, RequestInfo } from './handler-context.js';
 import { readBody } from './read-body.js';
@@ -12,7 +13,7 @@ export function oauthError(error: OAuthErrorCode, description: string): Response
 }
 
 /** The request's parameters: a form body as RFC 6749 §4.1.3 says, or a JSON object. Null when unreadable. */
-export async function readParameters(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<Map<string, unknown> | null> {
+export async function readParameters(ctx: HandlerContext, request: RequestView, info: RequestInfo): Promise<Map<string, unknown> | null> {
   const body = await readBody(request, ctx.config.maxBodyBytes, info.body);
   if (body.kind === 'form') return new Map(body.value.entries());
   if (body.kind === 'json' && isPlainObject(body.value)) return new Map(Object.entries(body.value));

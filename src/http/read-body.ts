@@ -1,4 +1,5 @@
 import { BadRequestError, PayloadTooLargeError } from '../errors.js';
+import type { RequestView } from '../lib/request-view.js';
 
 /** A request body as the handlers see it. */
 export type ParsedBody =
@@ -23,12 +24,12 @@ const MEDIA_TYPE = /^[!#$%&'*+.^_`|~\da-z-]+\/[!#$%&'*+.^_`|~\da-z-]+$/;
  *
  * @throws PayloadTooLargeError past `limit` bytes; BadRequestError when the body stream fails (the client went away)
  */
-export async function readBody(request: Request, limit: number, buffered?: Uint8Array | string): Promise<ParsedBody> {
-  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+export async function readBody(request: RequestView, limit: number, buffered?: Uint8Array | string): Promise<ParsedBody> {
+  const declared = Number(request.header('content-length') ?? Number.NaN);
   if (declared > limit) throw new PayloadTooLargeError();
   const text = await readText(request, limit, buffered);
   if (text.trim() === '') return { kind: 'empty' };
-  const contentType = request.headers.get('content-type') ?? '';
+  const contentType = request.header('content-type') ?? '';
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
   // A header that names no media type (`;`, `garbage/ÿ`) is refused as Fastify refuses it, on every adapter alike.
   if (contentType.trim() !== '' && !MEDIA_TYPE.test(mediaType)) return { kind: 'malformed', reason: 'media-type' };
@@ -41,7 +42,7 @@ export async function readBody(request: Request, limit: number, buffered?: Uint8
   }
 }
 
-async function readText(request: Request, limit: number, raw: Uint8Array | string | undefined): Promise<string> {
+async function readText(request: RequestView, limit: number, raw: Uint8Array | string | undefined): Promise<string> {
   if (raw !== undefined) {
     const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
     if (bytes > limit) throw new PayloadTooLargeError();

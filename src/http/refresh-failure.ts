@@ -1,4 +1,5 @@
 import { RateLimitedError, type JwtRefreshError } from '../errors.js';
+import type { RequestView } from '../lib/request-view.js';
 import { isClientError } from './error-response.js';
 import type { HandlerContext } from './handler-context.js';
 
@@ -9,7 +10,7 @@ import type { HandlerContext } from './handler-context.js';
  * fault: neither fires it, and both keep their own answer. Answers undefined
  * when the event does not apply.
  */
-export async function emitRefreshFailure(ctx: HandlerContext, error: unknown, request: Request): Promise<Response | null | undefined> {
+export async function emitRefreshFailure(ctx: HandlerContext, error: unknown, request: RequestView): Promise<Response | null | undefined> {
   if (!isRefreshRefusal(error)) return undefined;
   const event = { error, request, response: null as Response | null };
   await ctx.events.emit('refreshFailure', event);

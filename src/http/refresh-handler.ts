@@ -1,10 +1,11 @@
 import { RefreshTokenMissingError, UnsupportedMediaTypeError } from '../errors.js';
+import type { RequestView } from '../lib/request-view.js';
 import { enforceRateLimit } from '../sessions/enforce-rate-limit.js';
 import { refreshSession } from '../sessions/refresh-session.js';
 import { clientAddress } from './client-address.js';
 import { assertCsrfProtected } from './csrf.js';
 import { errorParts } from './error-response.js';
-import { extractRefreshToken } from './extractors.js';
+import { extractRefreshToken, refreshTokenSource } from './extractors.js';
 import type { HandlerContext, RequestInfo } from './handler-context.js';
 import { readBody } from './read-body.js';
 import { emitRefreshFailure } from './refresh-failure.js';
@@ -17,12 +18,12 @@ import { tokenResponse } from './token-response.js';
  * next out. Every refusal is one 401 answer; `refreshTokenNotFound` and
  * `refreshFailure` listeners may replace it.
  */
-export async function handleRefresh(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+export async function handleRefresh(ctx: HandlerContext, request: RequestView, info: RequestInfo): Promise<ResponseParts> {
   const log = info.log ?? ctx.logger;
   try {
     assertCsrfProtected(request, ctx.config);
     const body = await readBody(request, ctx.config.maxBodyBytes, info.body);
-    const extracted = extractRefreshToken(ctx.extractors, { request, body, url: new URL(request.url) }, ctx.config);
+    const extracted = extractRefreshToken(ctx.extractors, refreshTokenSource(request, body), ctx.config);
     if (extracted === null) {
       if (body.kind === 'malformed' && body.reason === 'media-type') throw new UnsupportedMediaTypeError();
       const event = { request, response: null as Response | null };
@@ -32,7 +33,7 @@ export async function handleRefresh(ctx: HandlerContext, request: Request, info:
     const ip = clientAddress(ctx, request, info);
     await enforceRateLimit(ctx, 'refresh', ip, ctx.now());
     try {
-      const session = await refreshSession(ctx, extracted.token, { client: { userAgent: request.headers.get('user-agent'), ip }, request });
+      const session = await refreshSession(ctx, extracted.token, { client: { userAgent: request.header('user-agent'), ip }, request });
       return tokenResponse(ctx, session);
     } catch (error) {
       const replacement = await emitRefreshFailure(ctx, error, request);

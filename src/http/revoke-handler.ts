@@ -1,3 +1,4 @@
+import type { RequestView } from '../lib/request-view.js';
 import { enforceRateLimit } from '../sessions/enforce-rate-limit.js';
 import { revokeToken } from '../sessions/revoke-token.js';
 import { clientAddress } from './client-address.js';
@@ -20,7 +21,7 @@ const MAX_TOKEN_LENGTH = 8192;
  * public, and holding the token is the authority to revoke it, as at logout).
  * In cookie mode it is guarded like the other state-changing routes.
  */
-export async function handleTokenRevoke(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+export async function handleTokenRevoke(ctx: HandlerContext, request: RequestView, info: RequestInfo): Promise<ResponseParts> {
   try {
     assertCsrfProtected(request, ctx.config);
     return await revokeFromParameters(ctx, request, info);
@@ -33,7 +34,7 @@ export async function handleTokenRevoke(ctx: HandlerContext, request: Request, i
  * `POST /oauth/revoke` (RFC 7009), served with `oauthEndpoints`: the same
  * revocation, for OAuth clients, which never use the cookie.
  */
-export async function handleOAuthRevoke(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+export async function handleOAuthRevoke(ctx: HandlerContext, request: RequestView, info: RequestInfo): Promise<ResponseParts> {
   try {
     return await revokeFromParameters(ctx, request, info);
   } catch (error) {
@@ -41,7 +42,7 @@ export async function handleOAuthRevoke(ctx: HandlerContext, request: Request, i
   }
 }
 
-async function revokeFromParameters(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+async function revokeFromParameters(ctx: HandlerContext, request: RequestView, info: RequestInfo): Promise<ResponseParts> {
   await enforceRateLimit(ctx, 'revoke', clientAddress(ctx, request, info), ctx.now());
   const parameters = await readParameters(ctx, request, info);
   if (parameters === null) return oauthError('invalid_request', 'The body must be a form or a JSON object.');

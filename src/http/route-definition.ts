@@ -1,3 +1,4 @@
+import type { RequestView } from '../lib/request-view.js';
 import type { HandlerContext, RequestInfo } from './handler-context.js';
 import type { ResponseParts } from './response-parts.js';
 
@@ -5,7 +6,7 @@ import type { ResponseParts } from './response-parts.js';
 export type RouteMethod = 'GET' | 'POST';
 
 /** A route's handler: reads the request, calls one use case, renders its result or error. */
-export type RouteHandler = (ctx: HandlerContext, request: Request, info: RequestInfo) => Promise<ResponseParts>;
+export type RouteHandler = (ctx: HandlerContext, request: RequestView, info: RequestInfo) => Promise<ResponseParts>;
 
 /** A JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1). */
 export type JsonSchema = Record<string, unknown>;

@@ -1,5 +1,6 @@
 import { NotFoundError } from '../errors.js';
 import type { AccessTokenClaims } from '../jwt/build-claims.js';
+import type { RequestView } from '../lib/request-view.js';
 import { claimsCarryUserId, userKeyOfClaims } from '../jwt/user-of-claims.js';
 import { authenticateAccessToken } from '../sessions/authenticate-access-token.js';
 import { listSessions } from '../sessions/list-sessions.js';
@@ -33,7 +34,7 @@ async function callerOf(ctx: HandlerContext, claims: AccessTokenClaims): Promise
 /** Runs `work` for the request's authenticated caller, turning every failure into its JSON answer. */
 async function asCaller(
   ctx: HandlerContext,
-  request: Request,
+  request: RequestView,
   info: RequestInfo,
   work: (caller: Caller) => Promise<ResponseParts>,
 ): Promise<ResponseParts> {
@@ -46,7 +47,7 @@ async function asCaller(
 }
 
 /** `GET /api/sessions`: the caller's live sessions, the current one marked, through {@link listSessions}. */
-export function handleListSessions(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+export function handleListSessions(ctx: HandlerContext, request: RequestView, info: RequestInfo): Promise<ResponseParts> {
   return asCaller(ctx, request, info, async ({ userId, sessionId }) => {
     const sessions = await listSessions(ctx, userId, sessionId === null ? {} : { currentSessionId: sessionId });
     return jsonParts(200, {
@@ -69,7 +70,7 @@ export function handleListSessions(ctx: HandlerContext, request: Request, info: 
  * caller's sessions. Another user's session and an unknown id get the same
  * 404, so the route is no oracle for other users' ids.
  */
-export function handleRevokeSession(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+export function handleRevokeSession(ctx: HandlerContext, request: RequestView, info: RequestInfo): Promise<ResponseParts> {
   return asCaller(ctx, request, info, async ({ userId }) => {
     const body = await readBody(request, ctx.config.maxBodyBytes, info.body);
     const sessionId = body.kind === 'json' && isPlainObject(body.value) ? body.value.session_id : null;
@@ -80,7 +81,7 @@ export function handleRevokeSession(ctx: HandlerContext, request: Request, info:
 }
 
 /** `POST /api/sessions/revoke-others`: ends every session of the caller but the current one. */
-export function handleRevokeOtherSessions(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+export function handleRevokeOtherSessions(ctx: HandlerContext, request: RequestView, info: RequestInfo): Promise<ResponseParts> {
   return asCaller(ctx, request, info, async ({ userId, sessionId }) => {
     const revoked = await revokeOtherSessions(ctx, userId, sessionId);
     return jsonParts(200, { code: 200, message: `${revoked} other session(s) revoked.` });
@@ -88,7 +89,7 @@ export function handleRevokeOtherSessions(ctx: HandlerContext, request: Request,
 }
 
 /** `POST /api/sessions/revoke-all`: "log out everywhere", through {@link revokeAllSessions}. */
-export function handleRevokeAllSessions(ctx: HandlerContext, request: Request, info: RequestInfo): Promise<ResponseParts> {
+export function handleRevokeAllSessions(ctx: HandlerContext, request: RequestView, info: RequestInfo): Promise<ResponseParts> {
   return asCaller(ctx, request, info, async ({ userId }) => {
     await revokeAllSessions(ctx, userId);
     return jsonParts(200, { code: 200, message: 'All sessions have been revoked.' });

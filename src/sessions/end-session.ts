@@ -4,6 +4,7 @@ import { claimsOrNull } from './authenticate-access-token.js';
 import { findPresentedToken } from './find-presented-token.js';
 import { revokeFamily } from './revoke-family.js';
 import type { SessionContext } from './session-context.js';
+import type { RequestView } from '../lib/request-view.js';
 
 /** Options of {@link endSession}. */
 export interface EndSessionOptions {
@@ -13,8 +14,8 @@ export interface EndSessionOptions {
    * the refresh token untouched (SPEC §5).
    */
   accessToken?: string;
-  /** The HTTP request, when one carried the logout; handed to event listeners. */
-  request?: Request;
+  /** The HTTP request, when one carried the logout; handed to event listeners (as a Fetch `Request`). */
+  request?: Request | RequestView;
 }
 
 /** What a logout did. */

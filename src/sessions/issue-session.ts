@@ -6,6 +6,7 @@ import { revokeFamily } from './revoke-family.js';
 import type { SessionClient, SessionContext } from './session-context.js';
 import { serializeSessionMetadata, type SessionMetadata } from './session-metadata.js';
 import { deliverSessionTokens, type SessionTokens, type TokenResponseFormat } from './session-tokens.js';
+import type { RequestView } from '../lib/request-view.js';
 
 /** Options of {@link issueSession}. */
 export interface IssueSessionOptions {
@@ -13,8 +14,8 @@ export interface IssueSessionOptions {
   client?: SessionClient;
   /** A small JSON object kept with the session (device name, login method, tenant). */
   metadata?: SessionMetadata | null;
-  /** The HTTP request that started it, when one did; handed to event listeners. */
-  request?: Request;
+  /** The HTTP request that started it, when one did; handed to event listeners (as a Fetch `Request`). */
+  request?: Request | RequestView;
   /** Shape of `responseBody`. Default `'bundle'`. */
   format?: TokenResponseFormat;
 }

@@ -9,13 +9,14 @@ import { findPresentedToken } from './find-presented-token.js';
 import { revokeFamily } from './revoke-family.js';
 import type { SessionClient, SessionContext } from './session-context.js';
 import { deliverSessionTokens, type SessionTokens, type TokenResponseFormat } from './session-tokens.js';
+import type { RequestView } from '../lib/request-view.js';
 
 /** Options of {@link refreshSession}. */
 export interface RefreshSessionOptions {
   /** The client refreshing; recorded with a rotated token (the parent's is kept where absent). */
   client?: SessionClient;
-  /** The HTTP request, when one carried the token; handed to event listeners. */
-  request?: Request;
+  /** The HTTP request, when one carried the token; handed to event listeners (as a Fetch `Request`). */
+  request?: Request | RequestView;
   /** Shape of `responseBody`. Default `'bundle'`. */
   format?: TokenResponseFormat;
 }
@@ -64,6 +65,8 @@ export async function refreshSession(
   }
 
   let current: RefreshTokenRecord | null = presented;
+  // The successor this instance derives for the presented token, and its hash: each computed once per request.
+  let derived: DerivedSuccessor | undefined;
   if (presented.revokedAt === null && presented.rotatedAt === null) {
     const user = await reloadTokenUser(ctx, presented);
     const successorToken = deriveSuccessorToken(ctx.secret, refreshToken, presented.familyId, presented.generation + 1);
@@ -73,10 +76,11 @@ export async function refreshSession(
       return deliver(user, successorToken, successor);
     }
     // Lost the race: a concurrent request rotated (or a logout revoked) it in between.
+    derived = { token: successorToken, hash: successor.tokenHash };
     current = await ctx.store.findByHash(presentedHash);
   }
   if (current === null || current.revokedAt !== null) throw new RefreshTokenInvalidError();
-  const replay = await findGraceSuccessor(ctx, refreshToken, current, now);
+  const replay = await findGraceSuccessor(ctx, refreshToken, current, now, derived);
   if (replay === 'foreign') throw new RefreshTokenInvalidError();
   if (replay === null) {
     // RFC 9700 §4.14.2: a rotated token used again means one of two parties holds a
@@ -88,6 +92,12 @@ export async function refreshSession(
   const user = await reloadTokenUser(ctx, current);
   await ctx.events.emit('refresh', { user, record: current, request: options.request });
   return deliver(user, replay.token, replay.record);
+}
+
+/** A successor token derived from the presented one, with its hash. */
+interface DerivedSuccessor {
+  token: string;
+  hash: string;
 }
 
 function isUnexpired(record: RefreshTokenRecord, now: Date): boolean {
@@ -141,6 +151,7 @@ async function findGraceSuccessor(
   presentedToken: string,
   rotated: RefreshTokenRecord,
   now: Date,
+  derived: DerivedSuccessor | undefined,
 ): Promise<{ token: string; record: RefreshTokenRecord } | 'foreign' | null> {
   const grace = ctx.config.reuseGraceSeconds;
   if (grace === 0 || rotated.rotatedAt === null || rotated.successorHash === null) return null;
@@ -148,9 +159,11 @@ async function findGraceSuccessor(
   const successor = await ctx.store.findByHash(rotated.successorHash);
   if (successor === null || successor.rotatedAt !== null || successor.revokedAt !== null) return null;
   if (!isUnexpired(successor, now)) return null;
-  const token = deriveSuccessorToken(ctx.secret, presentedToken, rotated.familyId, rotated.generation + 1);
+  // The same row re-read after a lost race: its successor was derived and hashed for the rotation attempt.
+  const token = derived?.token ?? deriveSuccessorToken(ctx.secret, presentedToken, rotated.familyId, rotated.generation + 1);
+  const hash = derived?.hash ?? ctx.hashToken(token);
   // Never handed out when it does not match: this instance cannot name that successor's plain token.
-  if (!sameHex(ctx.hashToken(token), rotated.successorHash)) return 'foreign';
+  if (!sameHex(hash, rotated.successorHash)) return 'foreign';
   return { token, record: successor };
 }
 

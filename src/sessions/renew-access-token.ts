@@ -5,6 +5,7 @@ import { mintAccessToken } from '../jwt/mint-access-token.js';
 import { toUnixSeconds } from '../lib/clock.js';
 import { verifyUnrevoked } from './authenticate-access-token.js';
 import type { SessionContext } from './session-context.js';
+import type { RequestView } from '../lib/request-view.js';
 
 /** A renewed access token. */
 export interface RenewedAccessToken {
@@ -36,7 +37,7 @@ export interface RenewedAccessToken {
 export async function renewAccessToken(
   ctx: SessionContext,
   accessToken: string,
-  options: { request?: Request } = {},
+  options: { request?: Request | RequestView } = {},
 ): Promise<RenewedAccessToken> {
   const claims = await verifyUnrevoked(ctx, accessToken);
   const now = ctx.now();

@@ -2,6 +2,7 @@ import { blockAccessToken } from '../tokens/access-token-revocation.js';
 import { claimsOrNull } from './authenticate-access-token.js';
 import { endSession } from './end-session.js';
 import type { SessionContext } from './session-context.js';
+import type { RequestView } from '../lib/request-view.js';
 
 /** Longest access token the revocation looks at (the verifier's own cap). */
 const MAX_ACCESS_TOKEN_LENGTH = 8192;
@@ -17,7 +18,7 @@ const MAX_ACCESS_TOKEN_LENGTH = 8192;
 export async function revokeToken(
   ctx: SessionContext,
   token: string,
-  options: { tokenTypeHint?: string; request?: Request } = {},
+  options: { tokenTypeHint?: string; request?: Request | RequestView } = {},
 ): Promise<void> {
   const looksLikeJwt = options.tokenTypeHint === 'access_token' || token.split('.').length === 3;
   if (looksLikeJwt && token.length <= MAX_ACCESS_TOKEN_LENGTH) {

@@ -6,6 +6,7 @@ import { toUnixSeconds } from '../lib/clock.js';
 import type { JwtRefreshConfig } from '../config/schema.js';
 import type { RefreshTokenRecord } from '../stores/store.js';
 import type { SessionContext } from './session-context.js';
+import type { RequestView } from '../lib/request-view.js';
 
 /**
  * The shape of the token response: the bundle's (SPEC §2: `token`,
@@ -47,7 +48,7 @@ export async function deliverSessionTokens(
     refreshToken: string;
     record: RefreshTokenRecord;
     now: Date;
-    request: Request | undefined;
+    request: Request | RequestView | undefined;
     format: TokenResponseFormat;
   },
 ): Promise<SessionTokens> {
@@ -82,7 +83,7 @@ export async function deliverSessionTokens(
  * a token its HttpOnly cookie hides (SuperTokens' token transfer method).
  * Without a request (application code) there is no browser to hide it from.
  */
-function refreshTokenInBody(config: JwtRefreshConfig, request: Request | undefined): boolean {
+function refreshTokenInBody(config: JwtRefreshConfig, request: Request | RequestView | undefined): boolean {
   const { enabled, removeTokenFromBody } = config.cookie;
   if (!enabled) return true;
   if (removeTokenFromBody === 'auto') return request === undefined || !isBrowserRequest(request);

@@ -24,13 +24,16 @@ async function answerAt(jwtRefresh: JwtRefresh, path: string, req: ExpressReques
       bodyFromParsed(req.body, req.headers['content-type'], req.headers['content-length']) ??
       (await readNodeBody(req, jwtRefresh.config.maxBodyBytes));
     // The configured path, whatever prefix Nest serves the route under: the core matches its own paths.
-    const { pathname, search } = requestTargetUrl(req.url ?? '/');
-    const basePath = mountPrefix(pathname, path);
-    parts = await handleNodeRequest(jwtRefresh, req.method ?? 'GET', path + search, req.headers, {
-      clientIp: req.ip ?? null,
-      body,
-      basePath,
-    });
+    const target = requestTargetUrl(req.url ?? '/');
+    const basePath = mountPrefix(target.pathname, path);
+    parts = await handleNodeRequest(
+      jwtRefresh,
+      req.method ?? 'GET',
+      target,
+      req.headers,
+      { clientIp: req.ip ?? null, body, basePath },
+      path,
+    );
   } catch (error) {
     parts = frameworkErrorParts(error, jwtRefresh.logger);
   }
