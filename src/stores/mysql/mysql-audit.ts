@@ -7,42 +7,9 @@
  */
 import type { Pool } from 'mysql2/promise';
 import { AuditTally, auditSampleSize } from '../kit/audit.js';
-import type { StoreAudit, StoreAuditOptions, StoreInvariant } from '../store.js';
+import { invariantQueries } from '../kit/sql-audit-queries.js';
+import type { StoreAudit, StoreAuditOptions } from '../store.js';
 import { select, toSql, type SqlValue } from './mysql-sql.js';
-
-/** The rows of one invariant's offenders (`from`, each `?` being the audit's instant), their ids and their order. */
-interface InvariantQuery {
-  from: string;
-  family: string;
-  record: string;
-  order: string;
-}
-
-function invariantQueries(table: string): Record<StoreInvariant, InvariantQuery> {
-  const live = 't.rotated_at IS NULL AND t.revoked_at IS NULL AND t.valid_until > ?';
-  return {
-    'several-current-tokens': {
-      from: `(SELECT t.family_id FROM ${table} AS t WHERE ${live} GROUP BY t.family_id HAVING COUNT(*) > 1) AS f`,
-      family: 'f.family_id',
-      record: 'NULL',
-      order: 'f.family_id',
-    },
-    'missing-successor': {
-      // The anti-join probes the unique token_hash index once per rotated record.
-      from: `${table} AS t WHERE t.successor_hash IS NOT NULL AND t.valid_until > ?
-             AND NOT EXISTS (SELECT 1 FROM ${table} AS s WHERE s.token_hash = t.successor_hash)`,
-      family: 't.family_id',
-      record: 't.id',
-      order: 't.id',
-    },
-    'live-past-family-deadline': {
-      from: `${table} AS t WHERE ${live} AND t.family_deadline IS NOT NULL AND t.family_deadline <= ?`,
-      family: 't.family_id',
-      record: 't.id',
-      order: 't.id',
-    },
-  };
-}
 
 /**
  * Audits the token table `tableName` (validated by the store) at `now`. `run` is the store's way of running an
@@ -57,7 +24,7 @@ export async function auditMysql(
 ): Promise<StoreAudit> {
   const tally = new AuditTally(now, auditSampleSize(options));
   const instant = toSql(now);
-  for (const [invariant, query] of Object.entries(invariantQueries(`\`${tableName}\``)) as Array<[StoreInvariant, InvariantQuery]>) {
+  for (const [invariant, query] of invariantQueries(`\`${tableName}\``, { instant: '?', nullRecord: 'NULL' })) {
     const instants: SqlValue[] = Array.from({ length: query.from.split('?').length - 1 }, () => instant);
     const [counted] = await run(() => select<{ n: number | string }>(pool, `SELECT COUNT(*) AS n FROM ${query.from}`, instants));
     const count = Number(counted?.n ?? 0);

@@ -7,42 +7,9 @@
  */
 import type pg from 'pg';
 import { AuditTally, auditSampleSize } from '../kit/audit.js';
-import type { StoreAudit, StoreAuditOptions, StoreInvariant } from '../store.js';
+import { invariantQueries } from '../kit/sql-audit-queries.js';
+import type { StoreAudit, StoreAuditOptions } from '../store.js';
 import { qualified } from './postgres-migrations.js';
-
-/** The rows of one invariant's offenders (`from`, `$1` being the audit's instant), their ids and their order. */
-interface InvariantQuery {
-  from: string;
-  family: string;
-  record: string;
-  order: string;
-}
-
-function invariantQueries(table: string): Record<StoreInvariant, InvariantQuery> {
-  const live = 't.rotated_at IS NULL AND t.revoked_at IS NULL AND t.valid_until > $1::timestamptz';
-  return {
-    'several-current-tokens': {
-      from: `(SELECT t.family_id FROM ${table} AS t WHERE ${live} GROUP BY t.family_id HAVING COUNT(*) > 1) AS f`,
-      family: 'f.family_id',
-      record: 'NULL::text',
-      order: 'f.family_id',
-    },
-    'missing-successor': {
-      // The anti-join probes the unique token_hash index once per rotated record.
-      from: `${table} AS t WHERE t.successor_hash IS NOT NULL AND t.valid_until > $1::timestamptz
-             AND NOT EXISTS (SELECT 1 FROM ${table} AS s WHERE s.token_hash = t.successor_hash)`,
-      family: 't.family_id',
-      record: 't.id',
-      order: 't.id',
-    },
-    'live-past-family-deadline': {
-      from: `${table} AS t WHERE ${live} AND t.family_deadline IS NOT NULL AND t.family_deadline <= $1::timestamptz`,
-      family: 't.family_id',
-      record: 't.id',
-      order: 't.id',
-    },
-  };
-}
 
 /**
  * Audits the token table `tableName` in `schema` (both validated by the store) at `now`. `run` is the store's way of
@@ -58,7 +25,7 @@ export async function auditPostgres(
 ): Promise<StoreAudit> {
   const tally = new AuditTally(now, auditSampleSize(options));
   const instant = now.toISOString();
-  const queries = Object.entries(invariantQueries(qualified(schema, tableName))) as Array<[StoreInvariant, InvariantQuery]>;
+  const queries = invariantQueries(qualified(schema, tableName), { instant: '$1::timestamptz', nullRecord: 'NULL::text' });
   for (const [invariant, query] of queries) {
     const counted = await run(() => pool.query<{ n: string | number }>(`SELECT COUNT(*) AS n FROM ${query.from}`, [instant]));
     const count = Number(counted.rows[0]?.n ?? 0);
