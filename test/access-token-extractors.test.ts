@@ -119,4 +119,27 @@ describe('access-token extractors', () => {
     const viaHeader = await handled(jwtRefresh, request({ authorization: `Bearer ${accessToken}` }, '/api/sessions'));
     expect(viaHeader.status).toBe(401);
   });
+  it('make the sessions routes and renewal refuse a cross-site browser request when the token comes from a cookie', async () => {
+    const fixture = await testOptions({ accessTokenExtractors: [{ type: 'cookie', name: 'BEARER' }], accessTokenRenewal: true });
+    const jwtRefresh = await createJwtRefresh(fixture.options);
+    instances.push(jwtRefresh);
+    const user = fixture.users[0]!;
+    const { accessToken } = await jwtRefresh.issueSession(user);
+    const post = (path: string, headers: Record<string, string>) =>
+      handled(
+        jwtRefresh,
+        new Request(`http://localhost${path}`, { method: 'POST', headers: { cookie: `BEARER=${accessToken}`, ...headers } }),
+      );
+    // A form on another site: the browser attaches the cookie and marks the request.
+    const forged = await post('/api/sessions/revoke-all', { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' });
+    expect([forged.status, await forged.json()]).toEqual([403, { code: 403, message: 'Cross-origin request refused.' }]);
+    expect((await post('/api/token/renew', { origin: 'https://evil.example' })).status).toBe(403);
+    expect(await jwtRefresh.listSessions(user.id)).toHaveLength(1);
+    // Reading the list is safe, and the page's own origin passes.
+    expect(
+      (await handled(jwtRefresh, request({ cookie: `BEARER=${accessToken}`, 'sec-fetch-site': 'cross-site' }, '/api/sessions'))).status,
+    ).toBe(200);
+    expect((await post('/api/sessions/revoke-all', { 'sec-fetch-site': 'same-origin' })).status).toBe(200);
+    expect(await jwtRefresh.listSessions(user.id)).toHaveLength(0);
+  });
 });

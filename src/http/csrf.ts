@@ -47,6 +47,21 @@ export function assertCsrfProtected(request: RequestView, config: JwtRefreshConf
   if (header !== null && (request.header(header) ?? '') === '') throw new CsrfError(header);
 }
 
+/**
+ * The same cross-origin check for the routes that act on the caller's access
+ * token (the sessions routes, renewal), when `accessTokenExtractors` reads it
+ * from a cookie: then the browser attaches it to a cross-site form as it would
+ * a refresh cookie, and a forged `POST /api/sessions/revoke-all` would log the
+ * victim out everywhere. A token read from a header or the query string is no
+ * ambient authority, and safe methods pass as above.
+ *
+ * @throws CrossOriginRequestError for a cross-site browser request (403)
+ */
+export function assertAccessTokenRouteProtected(request: RequestView, config: JwtRefreshConfig): void {
+  const ambient = config.accessTokenExtractors.some((extractor) => extractor.type === 'cookie' || extractor.type === 'splitCookie');
+  if (ambient && isCrossOrigin(request, config.cookie.trustedOrigins)) throw new CrossOriginRequestError();
+}
+
 function isCrossOrigin(request: RequestView, trustedOrigins: readonly string[]): boolean {
   if (SAFE_METHODS.has(request.method)) return false;
   const origin = request.header('origin');

@@ -8,6 +8,7 @@ import { revokeAllSessions } from '../sessions/revoke-all-sessions.js';
 import { revokeOtherSessions } from '../sessions/revoke-other-sessions.js';
 import { revokeSession } from '../sessions/revoke-session.js';
 import { requireAccessToken } from './access-token-extractors.js';
+import { assertAccessTokenRouteProtected } from './csrf.js';
 import { errorParts } from './error-response.js';
 import { isPlainObject } from './extractors.js';
 import type { HandlerContext, RequestInfo } from './handler-context.js';
@@ -39,6 +40,7 @@ async function asCaller(
   work: (caller: Caller) => Promise<ResponseParts>,
 ): Promise<ResponseParts> {
   try {
+    assertAccessTokenRouteProtected(request, ctx.config);
     const claims = await authenticateAccessToken(ctx, requireAccessToken(request, ctx.config.accessTokenExtractors));
     return await work(await callerOf(ctx, claims));
   } catch (error) {

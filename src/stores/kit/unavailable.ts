@@ -113,6 +113,8 @@ function ownCode(error: object): string | null {
   if (typeof code === 'string') {
     if (NETWORK_ERRNOS.has(code) || MYSQL_CODES.has(code) || POSTGRES_STATES.has(code)) return code;
     if (/^08[0-9A-Z]{3}$/.test(code)) return code;
+    // SQLite: another connection held the lock past busy_timeout (a checkpoint, another process); the next try may work.
+    if (/^SQLITE_(BUSY|LOCKED)(_[A-Z]+)?$/.test(code)) return code;
   }
   if (name === 'MaxRetriesPerRequestError') return 'MAX_RETRIES_PER_REQUEST';
   if (typeof name === 'string' && MONGO_ERROR_NAMES.has(name)) return name;
