@@ -20,13 +20,13 @@
  * BENCH_SEED_BUDGET_S (PostgreSQL seeding stops after this many seconds, default 100,
  * and the run states the row count it reached), POSTGRES_URL.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { runMeasured } from './child-usage.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/cli/main.js');
@@ -243,45 +243,11 @@ async function dropTarget(target) {
 // ---------------------------------------------------------------- the clear child
 
 /**
- * Runs the CLI's clear; peak RSS from /usr/bin/time when present, else VmHWM polled every 20 ms.
+ * Runs the CLI's clear, measured (see bench/child-usage.mjs).
  * Also used by bench/data-scale.mjs. `target`: { databaseUrl, table }.
  */
 export function runClear(target, batch) {
-  const args = [CLI, 'clear', '--batch-size', String(batch), '--database-url', target.databaseUrl, '--table', target.table];
-  const useTime = existsSync('/usr/bin/time');
-  const timeFile = join(tmpdir(), `clear-bench-time-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const started = now();
-  const child = useTime
-    ? spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  let polledKb = 0;
-  const poll = useTime
-    ? null
-    : setInterval(() => {
-        try {
-          const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-          if (match) polledKb = Math.max(polledKb, Number(match[1]));
-        } catch {
-          // exited between two polls
-        }
-      }, 20);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const wallMs = now() - started;
-      if (poll) clearInterval(poll);
-      let peakRssKb = polledKb;
-      if (useTime) {
-        peakRssKb = Number(readFileSync(timeFile, 'utf8').trim().split('\n').at(-1));
-        rmSync(timeFile, { force: true });
-      }
-      resolve({ code, stdout, stderr, wallMs, peakRssKb, rssMethod: useTime ? '/usr/bin/time %M' : '/proc VmHWM polled' });
-    });
-  });
+  return runMeasured([CLI, 'clear', '--batch-size', String(batch), '--database-url', target.databaseUrl, '--table', target.table]);
 }
 
 // ---------------------------------------------------------------- live refreshes (worker thread)

@@ -18,12 +18,12 @@
  * Knobs: BENCH_ROWS (100000), BENCH_BATCH (the CLI's --batch-size, default 1000),
  * BENCH_NODE_OPTIONS (NODE_OPTIONS of the CLI runs), POSTGRES_URL, MYSQL_URL. Tables are dropped at the end.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runMeasured } from './child-usage.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/cli/main.js');
@@ -190,49 +190,9 @@ async function dropPostgresTarget(table) {
   }
 }
 
-/** Runs the CLI; peak RSS from /usr/bin/time when present, else VmHWM polled every 20 ms. */
+/** Runs the CLI in `cwd` with `env`, measured (see bench/child-usage.mjs). */
 function runCli(args, env, cwd) {
-  const useTime = existsSync('/usr/bin/time');
-  const timeFile = join(tmpdir(), `import-bench-time-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const started = performance.now();
-  const child = useTime
-    ? spawn('/usr/bin/time', ['-f', '%M %U %S', '-o', timeFile, process.execPath, CLI, ...args], {
-        cwd,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      })
-    : spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  let polledKb = 0;
-  const poll = useTime
-    ? null
-    : setInterval(() => {
-        try {
-          const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-          if (match) polledKb = Math.max(polledKb, Number(match[1]));
-        } catch {
-          // exited between two polls
-        }
-      }, 20);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const wallMs = performance.now() - started;
-      if (poll) clearInterval(poll);
-      let peakRssKb = polledKb;
-      let cpuSeconds = null;
-      if (useTime) {
-        const [rss, user, system] = (readFileSync(timeFile, 'utf8').trim().split('\n').pop() ?? '').split(' ').map(Number);
-        peakRssKb = rss;
-        cpuSeconds = user + system;
-        rmSync(timeFile, { force: true });
-      }
-      resolve({ code, stdout, stderr, wallMs, peakRssKb, cpuSeconds, rssMethod: useTime ? '/usr/bin/time %M' : '/proc VmHWM polled' });
-    });
-  });
+  return runMeasured([CLI, ...args], { cwd, env });
 }
 
 main().catch((error) => {

@@ -20,6 +20,7 @@ import { generateRefreshToken } from '../src/tokens/generate-token.js';
 import { createTokenHasher } from '../src/tokens/hash-token.js';
 import { CLI, type CliResult, ensureBuilt, runCli } from './support/cli.js';
 import { startCongoServer } from './support/congo-server.js';
+import { DAY, HOUR, wallClockRecord } from './support/token-records.js';
 
 /**
  * The operator CLI as operators meet it (SPEC §10): the built `jwt-refresh`
@@ -30,8 +31,6 @@ import { startCongoServer } from './support/congo-server.js';
 
 const PEPPER = 'cli-test-pepper-0123456789abcdef';
 const hashToken = createTokenHasher(PEPPER);
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 
 /** Every plain token a test seeded: no CLI output may ever contain one. */
 const seededTokens = new Set<string>();
@@ -64,26 +63,7 @@ async function cli(args: string[], options: { cwd?: string; env?: Record<string,
 /** A stored record for a known plain token; validity one day ahead unless overridden. */
 function tokenRecord(token: string, overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {
   seededTokens.add(token);
-  const now = Date.now();
-  return {
-    id: randomUUID(),
-    tokenHash: hashToken(token),
-    userId: 'u1',
-    userIdentifier: 'alice',
-    familyId: randomUUID(),
-    generation: 0,
-    validUntil: new Date(now + DAY),
-    familyDeadline: null,
-    createdAt: new Date(now - HOUR),
-    lastUsedAt: null,
-    rotatedAt: null,
-    successorHash: null,
-    revokedAt: null,
-    userAgent: null,
-    ip: null,
-    metadata: null,
-    ...overrides,
-  };
+  return wallClockRecord(token, { id: randomUUID(), tokenHash: hashToken(token), familyId: randomUUID(), ...overrides });
 }
 
 /** `clear`'s stdout: the cutoff it announces first (ISO 8601, UTC), then the bundle's total line. */

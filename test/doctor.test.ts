@@ -8,7 +8,7 @@ import { createPostgresStore } from '../src/stores/postgres.js';
 import { createSqliteStore } from '../src/stores/sqlite.js';
 import type { RefreshTokenRecord, RefreshTokenStore } from '../src/stores/store.js';
 import { type CliResult, ensureBuilt, runCli } from './support/cli.js';
-import { hashOf } from './support/token-records.js';
+import { HOUR, hashOf, wallClockRecord } from './support/token-records.js';
 
 /**
  * `jwt-refresh doctor` as operators meet it: the built CLI in a child process,
@@ -17,8 +17,6 @@ import { hashOf } from './support/token-records.js';
  */
 
 const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 
 let scratch: string;
 /** Every hash seeded: no output may contain one. */
@@ -42,28 +40,9 @@ async function doctor(args: string[]): Promise<CliResult> {
 
 /** A live generation-0 record valid for a day; `label` names its hash and ids. */
 function tokenRecord(label: string, overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {
-  const now = Date.now();
   const tokenHash = hashOf(`${label}-${randomUUID()}`);
   seededHashes.add(tokenHash);
-  return {
-    id: `rec-${label}`,
-    tokenHash,
-    userId: 'u1',
-    userIdentifier: 'alice',
-    familyId: `fam-${label}`,
-    generation: 0,
-    validUntil: new Date(now + DAY),
-    familyDeadline: null,
-    createdAt: new Date(now - HOUR),
-    lastUsedAt: null,
-    rotatedAt: null,
-    successorHash: null,
-    revokedAt: null,
-    userAgent: null,
-    ip: null,
-    metadata: null,
-    ...overrides,
-  };
+  return wallClockRecord(label, { id: `rec-${label}`, tokenHash, familyId: `fam-${label}`, ...overrides });
 }
 
 /** One record breaking each invariant, plus a healthy rotated chain. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { configSchema, cookieSchema, jwtSchema } from '../config/schema.js';
 import { GESDINET, GESDINET_BUNDLE, GESDINET_DEFAULT_TTL, IDENTITY_HINT, SINCE, STORE_HINT, TABLE_HINT } from './bundle-keys.js';
-import { ignore, type KeySpec, readKeys, readValue, refuse, sectionMapping, toggleNode } from './read-option.js';
+import { ignore, type KeySpec, readKeys, readValue, refuse, sectionMapping, toggleNode, whenTrue } from './read-option.js';
 import type { Context, Mapping, Target } from './reading-context.js';
 
 /**
@@ -65,7 +65,19 @@ const GESDINET_KEYS = new Map<string, KeySpec>([
   ['default_invalid_batch_size', integerOrNull(SINCE.gesdinet2, ['clearBatchSize'], configSchema.shape.clearBatchSize)],
   // 3.0
   ['max_session_lifetime', integerOrNull(SINCE.gesdinet30, ['maxSessionLifetime'], configSchema.shape.maxSessionLifetime)],
-  ['block_previous_jwt', { since: SINCE.gesdinet30, read: readBlockPreviousJwt }],
+  // A refresh blocking the access token it replaces is not something we do.
+  [
+    'block_previous_jwt',
+    {
+      since: SINCE.gesdinet30,
+      refused: {
+        when: whenTrue,
+        problem: 'is not supported: a refresh leaves the access token the client held valid until it expires',
+        instead:
+          'keep jwt.tokenTtl short, or end the session (routes.invalidate), which refuses its access tokens at once; then remove the key',
+      },
+    },
+  ],
   ['block_jwts_on_revocation', { since: SINCE.gesdinet30, read: readBlockJwtsOnRevocation }],
   ['rate_limiter', { since: SINCE.gesdinet30, read: readRateLimiter }],
   ['reuse_detection', { since: SINCE.gesdinet30, read: readReuseDetection }],
@@ -172,18 +184,6 @@ const HASH_TOKENS_KEYS = new Map<string, KeySpec>([
     },
   ],
 ]);
-
-/** `block_previous_jwt` (3.0): blocking the access token a refresh replaces is not something we do. */
-function readBlockPreviousJwt(ctx: Context, value: unknown, source: string): void {
-  if (readValue(ctx, value, source, z.boolean()) !== true) return;
-  refuse(
-    ctx,
-    source,
-    SINCE.gesdinet30,
-    'is not supported: a refresh leaves the access token the client held valid until it expires',
-    'keep jwt.tokenTtl short, or end the session (routes.invalidate), which refuses its access tokens at once; then remove the key',
-  );
-}
 
 /** `block_jwts_on_revocation` (3.0): we always refuse the access tokens of a revoked session or user. */
 function readBlockJwtsOnRevocation(ctx: Context, value: unknown, source: string): void {

@@ -2,7 +2,18 @@ import { z } from 'zod';
 import { jwtSchema, loginSchema, routesSchema } from '../config/schema.js';
 import { ENCODER_HINT, LEXIK, LEXIK_BUNDLE, LEXIK_DEFAULT_ALGORITHM, SINCE } from './bundle-keys.js';
 import { readTokenExtractors } from './lexik-token-extractors.js';
-import { ignore, type KeySpec, readKeys, readValue, refuse, resolveValue, sectionMapping, toggleNode } from './read-option.js';
+import {
+  ignore,
+  type KeySpec,
+  type Refusal,
+  readKeys,
+  readValue,
+  resolveValue,
+  sectionMapping,
+  toggleNode,
+  whenEnabled,
+  whenTrue,
+} from './read-option.js';
 import type { Context, Mapping, Target } from './reading-context.js';
 
 /**
@@ -22,6 +33,13 @@ const jwtOption = (since: string, key: keyof typeof jwtSchema.shape, extra: Part
   target: { to: ['jwt', key], schema: jwtSchema.shape[key], ...extra },
 });
 
+/** `access_token_issuance` / `access_token_verification` (2.20+): web-token JWS/JWE, refused when enabled. */
+const WEB_TOKEN: Refusal = {
+  when: whenEnabled,
+  problem: 'is not supported: access tokens are signed JWS made with jose, never encrypted, from PEM keys',
+  instead: 'give the signing key as secret_key and public_key (PEM, or a JWK converted to PEM), and signature_algorithm',
+};
+
 const LEXIK_KEYS = new Map<string, KeySpec>([
   ['secret_key', jwtOption(SINCE.lexik25, 'secretKey', { nullMeansUnset: true })],
   ['public_key', jwtOption(SINCE.lexik25, 'publicKey', { nullMeansUnset: true })],
@@ -40,15 +58,37 @@ const LEXIK_KEYS = new Map<string, KeySpec>([
   ['encoder_service', { since: SINCE.lexik1, ignored: ENCODER_HINT }],
   ['token_extractors', { since: SINCE.lexik2, read: readTokenExtractors }],
   ['additional_public_keys', { since: SINCE.lexik215, read: readAdditionalPublicKeys }],
-  ['allow_no_expiration', { since: SINCE.lexik216, read: readAllowNoExpiration }],
-  ['set_cookies', { since: SINCE.lexik27, read: readSetCookies }],
+  [
+    'allow_no_expiration',
+    {
+      since: SINCE.lexik216,
+      refused: {
+        when: whenTrue,
+        problem: 'is not supported: an access token without "exp" would be valid forever and is always refused (RFC 8725)',
+        instead: 'give every token an exp (jwt.tokenTtl) and remove the key',
+      },
+    },
+  ],
+  // 2.7+: Lexik sets the access token as cookies at login. Empty, it does nothing.
+  [
+    'set_cookies',
+    {
+      since: SINCE.lexik27,
+      refused: {
+        when: hasCookies,
+        problem: 'is not supported: the login and refresh responses carry the access token in their body, never in a cookie',
+        instead:
+          'have the client send it back as Authorization: Bearer, and keep the refresh token in the HttpOnly cookie (gesdinet_jwt_refresh_token.cookie)',
+      },
+    },
+  ],
   [
     'remove_token_from_body_when_cookies_used',
     { since: SINCE.lexik215, ignored: 'it applies to set_cookies, and the access token is only ever in the body here' },
   ],
   ['api_platform', { since: SINCE.lexik217, read: readApiPlatform }],
-  ['access_token_issuance', { since: SINCE.lexik220, read: refuseWebToken }],
-  ['access_token_verification', { since: SINCE.lexik220, read: refuseWebToken }],
+  ['access_token_issuance', { since: SINCE.lexik220, refused: WEB_TOKEN }],
+  ['access_token_verification', { since: SINCE.lexik220, refused: WEB_TOKEN }],
   ['blocklist_token', { since: SINCE.lexik31, read: readBlocklistToken }],
 ]);
 
@@ -79,28 +119,10 @@ function readAdditionalPublicKeys(ctx: Context, value: unknown, source: string):
   if (entries.length > 0) ctx.explicit.push({ target: ['jwt', 'verificationKeys'], value: entries, source });
 }
 
-function readAllowNoExpiration(ctx: Context, value: unknown, source: string): void {
-  if (readValue(ctx, value, source, z.boolean()) !== true) return;
-  refuse(
-    ctx,
-    source,
-    SINCE.lexik216,
-    'is not supported: an access token without "exp" would be valid forever and is always refused (RFC 8725)',
-    'give every token an exp (jwt.tokenTtl) and remove the key',
-  );
-}
-
-/** `set_cookies` (2.7+): Lexik sets the access token as cookies at login. Empty, it does nothing. */
-function readSetCookies(ctx: Context, value: unknown, source: string): void {
+/** Whether `set_cookies` names any cookie (empty or `~`, it does nothing). */
+function hasCookies(ctx: Context, value: unknown, source: string): boolean {
   const cookies = resolveValue(ctx, value, source);
-  if (cookies === null || cookies === undefined || (typeof cookies === 'object' && Object.keys(cookies).length === 0)) return;
-  refuse(
-    ctx,
-    source,
-    SINCE.lexik27,
-    'is not supported: the login and refresh responses carry the access token in their body, never in a cookie',
-    'have the client send it back as Authorization: Bearer, and keep the refresh token in the HttpOnly cookie (gesdinet_jwt_refresh_token.cookie)',
-  );
+  return !(cookies === null || cookies === undefined || (typeof cookies === 'object' && Object.keys(cookies).length === 0));
 }
 
 /**
@@ -124,19 +146,6 @@ const API_PLATFORM_KEYS = new Map<string, KeySpec>([
     { since: SINCE.lexik218, target: { to: ['login', 'passwordField'], schema: loginSchema.shape.passwordField, nullMeansUnset: true } },
   ],
 ]);
-
-/** `access_token_issuance` / `access_token_verification` (2.20+): web-token JWS/JWE, refused when enabled. */
-function refuseWebToken(ctx: Context, value: unknown, source: string): void {
-  const node = toggleNode(ctx, value, source);
-  if (node === null || !node.enabled) return;
-  refuse(
-    ctx,
-    source,
-    SINCE.lexik220,
-    'is not supported: access tokens are signed JWS made with jose, never encrypted, from PEM keys',
-    'give the signing key as secret_key and public_key (PEM, or a JWK converted to PEM), and signature_algorithm',
-  );
-}
 
 /**
  * `blocklist_token` (3.1+): Lexik blocks an access token at logout by its `jti`.

@@ -11,8 +11,32 @@ import { resolveParameters } from './symfony-parameters.js';
 export type KeySpec = { since: string } & (
   | { target: Target }
   | { ignored: string }
+  | { refused: Refusal }
   | { read: (ctx: Context, value: unknown, source: string) => void }
 );
+
+/**
+ * A bundle key refused at start (see {@link refuse}, with the key's `since`) when
+ * its value asks for what we do not support, say `true`; any other value is fine.
+ */
+export interface Refusal {
+  /** Whether the value asks for it; reads the value, reporting it when it is not valid. */
+  when: (ctx: Context, value: unknown, source: string) => boolean;
+  /** What is not supported, and why. */
+  problem: string;
+  /** What to do instead. */
+  instead: string;
+}
+
+/** {@link Refusal.when} of a boolean key: when it is `true`. */
+export function whenTrue(ctx: Context, value: unknown, source: string): boolean {
+  return readValue(ctx, value, source, z.boolean()) === true;
+}
+
+/** {@link Refusal.when} of a node built with `canBeEnabled()` or `canBeDisabled()` (see {@link toggleNode}): when it is on. */
+export function whenEnabled(ctx: Context, value: unknown, source: string): boolean {
+  return toggleNode(ctx, value, source)?.enabled === true;
+}
 
 /**
  * Reads each key of one bundle node by its spec. A key without one is a typo
@@ -26,7 +50,9 @@ export function readKeys(ctx: Context, node: Mapping, path: string, specs: Reado
     if (spec === undefined) report(ctx, `${source} is not an option of the ${bundle} bundle${suggestion(key, specs.keys())}`);
     else if ('target' in spec) readOption(ctx, spec.target, value, source);
     else if ('ignored' in spec) ignore(ctx, source, spec.ignored);
-    else spec.read(ctx, value, source);
+    else if ('refused' in spec) {
+      if (spec.refused.when(ctx, value, source)) refuse(ctx, source, spec.since, spec.refused.problem, spec.refused.instead);
+    } else spec.read(ctx, value, source);
   }
 }
 

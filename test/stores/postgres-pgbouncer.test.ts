@@ -8,15 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { createPostgresStore, type PostgresStoreOptions } from '../../src/stores/postgres.js';
-import {
-  POSTGRES_MAX_TABLE_NAME_LENGTH,
-  POSTGRES_MIGRATION_LOCK_KEY,
-  postgresMigrations,
-} from '../../src/stores/postgres/postgres-migrations.js';
-import { runStoreConformance } from '../conformance/store.suite.js';
-import { runStoreLifecycle } from '../conformance/store-lifecycle.suite.js';
+import { createPostgresStore } from '../../src/stores/postgres.js';
 import { startPgBouncer, type RunningPgBouncer } from '../support/pgbouncer.js';
+import { dropRunTables, runPostgresStoreSuites } from '../support/postgres-store-suites.js';
 
 /** The PostgreSQL behind PgBouncer: this project's machines run one on loopback with trust auth. */
 const UPSTREAM = { host: '127.0.0.1', port: 5432, database: 'test', user: 'postgres' };
@@ -66,121 +60,17 @@ beforeEach(ready);
 afterAll(async () => {
   try {
     await (await bouncer?.catch(() => undefined))?.stop();
-    for (const table of createdTables) {
-      await admin.query(
-        `DROP TABLE IF EXISTS ${companions(table)
-          .map((name) => `public."${name}"`)
-          .join(', ')} CASCADE`,
-      );
-    }
-    await dropOurMigrationRows();
+    await dropRunTables(admin, RUN, createdTables);
   } finally {
     await admin.end();
   }
 });
 
-/** Removes this run's migration records (and the table once empty) under the store's own lock. */
-async function dropOurMigrationRows(): Promise<void> {
-  const client = await admin.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(`SELECT pg_advisory_xact_lock(${POSTGRES_MIGRATION_LOCK_KEY})`);
-    if ((await client.query(`SELECT 1 WHERE to_regclass('public.jwt_refresh_migrations') IS NOT NULL`)).rowCount === 1) {
-      await client.query('DELETE FROM public.jwt_refresh_migrations WHERE table_name LIKE $1', [`${RUN}\\_%`]);
-      if ((await client.query('SELECT 1 FROM public.jwt_refresh_migrations LIMIT 1')).rowCount === 0) {
-        await client.query('DROP TABLE public.jwt_refresh_migrations');
-      }
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
-function companions(table: string): string[] {
-  return [table, `${table}_blocklist`, `${table}_watermarks`, `${table}_rate_limits`];
-}
-
-async function truncate(table: string): Promise<void> {
-  if ((await admin.query('SELECT 1 WHERE to_regclass($1) IS NOT NULL', [`public."${table}"`])).rowCount === 1) {
-    await admin.query(
-      `TRUNCATE ${companions(table)
-        .map((name) => `public."${name}"`)
-        .join(', ')}`,
-    );
-  }
-}
-
-const suiteTable = freshTable();
-
-runStoreConformance('postgres through pgbouncer (transaction pooling)', async () => {
-  await ready();
-  const store = createPostgresStore({ url: bouncerUrl, tableName: suiteTable });
-  return {
-    store,
-    rawRows: async () => (await admin.query<Record<string, unknown>>(`SELECT * FROM public."${suiteTable}"`)).rows,
-    cleanup: async () => {
-      await store.close();
-      await truncate(suiteTable);
-    },
-  };
-});
-
-async function migrationRows(table: string): Promise<Array<{ version: number; name: string; applied_at: Date }>> {
-  if ((await admin.query(`SELECT 1 WHERE to_regclass('public.jwt_refresh_migrations') IS NOT NULL`)).rowCount === 0) return [];
-  const result = await admin.query<{ version: number; name: string; applied_at: Date }>(
-    'SELECT version, name, applied_at FROM public.jwt_refresh_migrations WHERE table_name = $1 ORDER BY version',
-    [table],
-  );
-  return result.rows;
-}
-
-runStoreLifecycle('postgres through pgbouncer (transaction pooling)', {
-  setup: ready,
-  create: (options) => createPostgresStore(options as PostgresStoreOptions),
-  table: { option: 'tableName', maxLength: POSTGRES_MAX_TABLE_NAME_LENGTH, fresh: freshTable },
-  connection: {
-    owned: () => ({ url: bouncerUrl }),
-    shared: async () => {
-      const pool = new pg.Pool({ connectionString: bouncerUrl });
-      pool.on('error', () => {});
-      return {
-        options: { pool },
-        isOpen: async () => !pool.ending && (await pool.query('SELECT 1')).rowCount === 1,
-        close: () => pool.end(),
-      };
-    },
-    isClosed: async (store) => store.pool.ended,
-    failsAfterClose: true,
-  },
-  migrations: {
-    mode: 'lazy',
-    steps: postgresMigrations,
-    needsSchema: true,
-    records: async (table) =>
-      (await migrationRows(table)).map((row) => ({ version: row.version, name: row.name, appliedAt: row.applied_at })),
-    foreignTable: {
-      create: async (table) => {
-        await admin.query(`CREATE TABLE public."${table}" (id SERIAL PRIMARY KEY, refresh_token TEXT, username TEXT, valid TIMESTAMP)`);
-      },
-      drop: async (table) => {
-        await admin.query(`DROP TABLE public."${table}"`);
-      },
-    },
-    withoutMetadata: async (table) => {
-      await admin.query(`ALTER TABLE public."${table}" DROP COLUMN metadata`);
-      await admin.query('DELETE FROM public.jwt_refresh_migrations WHERE table_name = $1 AND version = 3', [table]);
-    },
-  },
-  driverFailure: {
-    break: async (_store, table) => {
-      await admin.query(`DROP TABLE public."${table}"`);
-    },
-    cause: { code: '42P01' },
-  },
+runPostgresStoreSuites('postgres through pgbouncer (transaction pooling)', {
+  ready,
+  url: () => bouncerUrl,
+  admin,
+  freshTable,
 });
 
 describe('PostgreSQL store through pgbouncer', () => {

@@ -3,14 +3,9 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { createPostgresStore, type PostgresRefreshTokenStore, type PostgresStoreOptions } from '../../src/stores/postgres.js';
-import {
-  POSTGRES_MAX_TABLE_NAME_LENGTH,
-  POSTGRES_MIGRATION_LOCK_KEY,
-  postgresMigrations,
-} from '../../src/stores/postgres/postgres-migrations.js';
+import { POSTGRES_MAX_TABLE_NAME_LENGTH, postgresMigrations } from '../../src/stores/postgres/postgres-migrations.js';
 import type { RefreshTokenRecord } from '../../src/stores/store.js';
-import { runStoreConformance } from '../conformance/store.suite.js';
-import { runStoreLifecycle } from '../conformance/store-lifecycle.suite.js';
+import { companions, dropRunTables, migrationRows, runPostgresStoreSuites } from '../support/postgres-store-suites.js';
 import { at, HOUR, labelHash as hashOf, recordMaker, T0 } from '../support/token-records.js';
 
 /** The server under test; the default is the PostgreSQL this project's machines run (trust auth). */
@@ -66,93 +61,14 @@ afterAll(async () => {
     return;
   }
   try {
-    for (const table of createdTables) {
-      await admin.query(
-        `DROP TABLE IF EXISTS ${companions(table)
-          .map((name) => `public."${name}"`)
-          .join(', ')} CASCADE`,
-      );
-    }
+    await dropRunTables(admin, RUN, createdTables);
     for (const schema of createdSchemas) {
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     }
-    await dropOurMigrationRows();
   } finally {
     await admin.end();
   }
 });
-
-/**
- * Removes this run's rows from `public.jwt_refresh_migrations`, and the table
- * itself once empty, under the store's own migration lock so a store migrating
- * in another process right now never loses the table it just created.
- */
-async function dropOurMigrationRows(): Promise<void> {
-  const client = await admin.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query(`SELECT pg_advisory_xact_lock(${POSTGRES_MIGRATION_LOCK_KEY})`);
-    const exists = await client.query(`SELECT to_regclass('public.jwt_refresh_migrations') IS NOT NULL AS found`);
-    if (exists.rows[0]?.found === true) {
-      await client.query('DELETE FROM public.jwt_refresh_migrations WHERE table_name LIKE $1', [`${RUN}\\_%`]);
-      const left = await client.query('SELECT 1 FROM public.jwt_refresh_migrations LIMIT 1');
-      if (left.rowCount === 0) {
-        await client.query('DROP TABLE public.jwt_refresh_migrations');
-      }
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
-function companions(table: string): string[] {
-  return [table, `${table}_blocklist`, `${table}_watermarks`, `${table}_rate_limits`];
-}
-
-/** Empties a table and its companions between cases (they exist only once a store has migrated). */
-async function truncate(schema: string, table: string): Promise<void> {
-  const exists = await admin.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [`"${schema}"."${table}"`]);
-  if (exists.rows[0]?.found === true) {
-    await admin.query(
-      `TRUNCATE ${companions(table)
-        .map((name) => `"${schema}"."${name}"`)
-        .join(', ')}`,
-    );
-  }
-}
-
-const suiteTable = freshTable();
-
-runStoreConformance('postgres', async () => {
-  await assertReachable();
-  // A store that owns its pool (pg's default of 10 connections), so the 50-rotation case races for real.
-  const store = createPostgresStore({ url: POSTGRES_URL, tableName: suiteTable });
-  return {
-    store,
-    rawRows: async () => (await admin.query<Record<string, unknown>>(`SELECT * FROM public."${suiteTable}"`)).rows,
-    cleanup: async () => {
-      await store.close();
-      await truncate('public', suiteTable);
-    },
-  };
-});
-
-/** The migration records of `table` in `schema`, oldest first ([] before the first migration created their table). */
-async function migrationRows(table: string, schema = 'public'): Promise<Array<{ version: number; name: string; applied_at: Date }>> {
-  const exists = await admin.query(`SELECT to_regclass($1) IS NOT NULL AS found`, [`"${schema}".jwt_refresh_migrations`]);
-  if (exists.rows[0]?.found !== true) {
-    return [];
-  }
-  const result = await admin.query<{ version: number; name: string; applied_at: Date }>(
-    `SELECT version, name, applied_at FROM "${schema}".jwt_refresh_migrations WHERE table_name = $1 ORDER BY version`,
-    [table],
-  );
-  return result.rows;
-}
 
 function unreachableUrl(): string {
   const url = new URL(POSTGRES_URL);
@@ -160,49 +76,11 @@ function unreachableUrl(): string {
   return url.toString();
 }
 
-runStoreLifecycle('postgres', {
-  setup: assertReachable,
-  create: (options) => createPostgresStore(options as PostgresStoreOptions),
-  table: { option: 'tableName', maxLength: POSTGRES_MAX_TABLE_NAME_LENGTH, fresh: freshTable },
-  connection: {
-    owned: () => ({ url: POSTGRES_URL }),
-    shared: async () => {
-      const pool = new pg.Pool({ connectionString: POSTGRES_URL });
-      pool.on('error', () => {});
-      return {
-        options: { pool },
-        isOpen: async () => !pool.ending && (await pool.query('SELECT 1')).rowCount === 1,
-        close: () => pool.end(),
-      };
-    },
-    isClosed: async (store) => store.pool.ended,
-    failsAfterClose: true,
-  },
-  migrations: {
-    mode: 'lazy',
-    steps: postgresMigrations,
-    needsSchema: true,
-    records: async (table) =>
-      (await migrationRows(table)).map((row) => ({ version: row.version, name: row.name, appliedAt: row.applied_at })),
-    foreignTable: {
-      create: async (table) => {
-        await admin.query(`CREATE TABLE public."${table}" (id SERIAL PRIMARY KEY, refresh_token TEXT, username TEXT, valid TIMESTAMP)`);
-      },
-      drop: async (table) => {
-        await admin.query(`DROP TABLE public."${table}"`);
-      },
-    },
-    withoutMetadata: async (table) => {
-      await admin.query(`ALTER TABLE public."${table}" DROP COLUMN metadata`);
-      await admin.query('DELETE FROM public.jwt_refresh_migrations WHERE table_name = $1 AND version = 3', [table]);
-    },
-  },
-  driverFailure: {
-    break: async (_store, table) => {
-      await admin.query(`DROP TABLE public."${table}"`);
-    },
-    cause: { code: '42P01' },
-  },
+runPostgresStoreSuites('postgres', {
+  ready: assertReachable,
+  url: () => POSTGRES_URL,
+  admin,
+  freshTable,
   unreachable: { options: async () => ({ url: unreachableUrl() }), cause: /ECONNREFUSED/ },
 });
 
@@ -272,9 +150,9 @@ describe('PostgreSQL store', () => {
       );
       const stored = await admin.query(`SELECT token_hash FROM "${schema}"."JwtRefreshTokens"`);
       expect(stored.rows).toEqual([{ token_hash: hashOf('in-custom') }]);
-      expect((await migrationRows('JwtRefreshTokens', schema)).map((row) => row.version)).toEqual(allVersions);
-      expect((await migrationRows(tableName, schema)).map((row) => row.version)).toEqual(allVersions);
-      expect((await migrationRows(tableName)).map((row) => row.version)).toEqual(allVersions);
+      expect((await migrationRows(admin, 'JwtRefreshTokens', schema)).map((row) => row.version)).toEqual(allVersions);
+      expect((await migrationRows(admin, tableName, schema)).map((row) => row.version)).toEqual(allVersions);
+      expect((await migrationRows(admin, tableName)).map((row) => row.version)).toEqual(allVersions);
     });
 
     it(`accepts a ${POSTGRES_MAX_TABLE_NAME_LENGTH}-character table name with every derived name intact`, async () => {

@@ -6,14 +6,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Cluster, type Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, StoreError } from '../../src/errors.js';
-import { createRedisStore, type RedisRefreshTokenStore, type RedisStoreOptions } from '../../src/stores/redis.js';
-import { runStoreConformance } from '../conformance/store.suite.js';
-import { runStoreLifecycle, sequentialTableNames } from '../conformance/store-lifecycle.suite.js';
+import { createRedisStore, type RedisRefreshTokenStore } from '../../src/stores/redis.js';
 import { startRedisCluster, type RunningRedisCluster } from '../support/redis-cluster.js';
+import { runRedisStoreSuites } from '../support/redis-store-suites.js';
 import { at, DAY, HOUR, hashOf, record, successorOf, T0 } from '../support/token-records.js';
 
 /** Every key this file creates starts with it (the cluster is this file's own, but its keys are still kept apart). */
@@ -80,48 +78,22 @@ async function tokenRows(namespace: string): Promise<Array<Record<string, unknow
   return Promise.all(keys.map(async (key) => ({ key, ...(await admin.hgetall(key)) })));
 }
 
-runStoreConformance('redis cluster (3 masters)', async () => {
-  await ready();
-  const keyPrefix = nextPrefix('case');
-  const store = createRedisStore({ cluster: cluster.nodes, keyPrefix });
-  return {
-    store,
-    rawRows: () => tokenRows(store.namespace),
-    cleanup: async () => {
-      await store.close();
-      await deleteKeys(keyPrefix);
-    },
-  };
-});
-
-const LIFECYCLE_PREFIX = `${FILE_PREFIX}lifecycle:`;
-
-runStoreLifecycle('redis cluster (3 masters)', {
-  setup: ready,
-  create: (options) => createRedisStore(options as RedisStoreOptions),
-  table: { option: 'tableName', maxLength: 63, fresh: sequentialTableNames() },
-  connection: {
-    owned: () => ({ cluster: cluster.nodes, keyPrefix: LIFECYCLE_PREFIX }),
-    shared: async () => {
-      const client = new Cluster(cluster.nodes.map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port) })));
-      client.on('error', () => {});
-      return {
-        options: { client, keyPrefix: LIFECYCLE_PREFIX },
-        isOpen: async () => (await client.ping()) === 'PONG',
-        close: async () => client.disconnect(),
-      };
-    },
-    isClosed: async (store) =>
-      store.client.status === 'end' || Promise.race([once(store.client, 'end').then(() => true), sleep(2_000).then(() => false)]),
-    failsAfterClose: true,
+runRedisStoreSuites('redis cluster (3 masters)', {
+  ready,
+  connection: () => ({ cluster: cluster.nodes }),
+  appClient: () => {
+    const client = new Cluster(cluster.nodes.map((url) => ({ host: '127.0.0.1', port: Number(new URL(url).port) })));
+    client.on('error', () => {});
+    return client;
   },
-  driverFailure: {
-    // The owner key leads to user-1, whose record key holds a string: HGETALL fails with WRONGTYPE.
-    break: async (store, _table, tokenHash) => {
-      await admin.set(`${store.namespace}owner:${tokenHash}`, 'user-1');
-      await admin.set(`${store.namespace}{u:user-1}:token:${tokenHash}`, 'not a hash');
-    },
-    cause: { message: expect.stringContaining('WRONGTYPE') },
+  nextPrefix,
+  lifecyclePrefix: `${FILE_PREFIX}lifecycle:`,
+  tokenRows,
+  deleteKeys,
+  // The owner key leads to user-1, whose record key holds a string: HGETALL fails with WRONGTYPE.
+  breakRecord: async (store, tokenHash) => {
+    await admin.set(`${store.namespace}owner:${tokenHash}`, 'user-1');
+    await admin.set(`${store.namespace}{u:user-1}:token:${tokenHash}`, 'not a hash');
   },
   unreachable: { options: async () => ({ cluster: ['redis://127.0.0.1:1'] }), cause: /refresh slots|ECONNREFUSED|startup nodes/i },
 });

@@ -1,6 +1,7 @@
 /**
  * Fixtures for refresh-token records, shared by the store conformance suite
- * and the store test files. Time is fixed dates only; nothing sleeps.
+ * and the store test files. Time is fixed dates only (but for {@link wallClockRecord},
+ * for a CLI run as a process, whose clock is the real one); nothing sleeps.
  */
 import { createHash } from 'node:crypto';
 import type { RefreshTokenRecord } from '../../src/stores/store.js';
@@ -64,6 +65,21 @@ export function record(label: string, overrides: Partial<RefreshTokenRecord> = {
     metadata: null,
     ...overrides,
   };
+}
+
+/**
+ * {@link record} of user `u1` (`alice`), live by the wall clock: created an hour ago, valid for a day from now.
+ * For tests of a CLI run as a process, which reads the real clock.
+ */
+export function wallClockRecord(label: string, overrides: Partial<RefreshTokenRecord> = {}): RefreshTokenRecord {
+  const now = Date.now();
+  return record(label, {
+    userId: 'u1',
+    userIdentifier: 'alice',
+    validUntil: new Date(now + DAY),
+    createdAt: new Date(now - HOUR),
+    ...overrides,
+  });
 }
 
 /** {@link record} with this file's `defaults` fixed. */
