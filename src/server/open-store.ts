@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { RefreshTokenStore } from '../stores/store.js';
+import { redisClusterNodes } from './redis-cluster-url.js';
 
 /** The store named by a URL, and the directory where dev files (keys, users) go beside it. */
 export interface OpenedStore {
@@ -29,7 +30,20 @@ export interface OpenStoreOptions {
 }
 
 /** Schemes the server and CLI accept, with the store each opens. */
-const STORE_SCHEMES = ['sqlite', 'memory', 'postgres', 'postgresql', 'mysql', 'mariadb', 'redis', 'rediss', 'mongodb', 'mongodb+srv'];
+const STORE_SCHEMES = [
+  'sqlite',
+  'memory',
+  'postgres',
+  'postgresql',
+  'mysql',
+  'mariadb',
+  'redis',
+  'rediss',
+  'redis+cluster',
+  'rediss+cluster',
+  'mongodb',
+  'mongodb+srv',
+];
 
 /** The optional package each server-backed scheme's store imports, and the store's name for messages. */
 const DRIVERS: Record<string, { driver: string; store: string }> = {
@@ -40,6 +54,8 @@ const DRIVERS: Record<string, { driver: string; store: string }> = {
   mariadb: { driver: 'mysql2', store: 'MySQL' },
   redis: { driver: 'ioredis', store: 'Redis' },
   rediss: { driver: 'ioredis', store: 'Redis' },
+  'redis+cluster': { driver: 'ioredis', store: 'Redis' },
+  'rediss+cluster': { driver: 'ioredis', store: 'Redis' },
   mongodb: { driver: 'mongodb', store: 'MongoDB' },
   'mongodb+srv': { driver: 'mongodb', store: 'MongoDB' },
 };
@@ -98,8 +114,10 @@ export function sqliteFilename(databaseUrl: string): string {
 /**
  * Opens the store a `DATABASE_URL` names (SPEC §10): `sqlite:<path>`,
  * `memory:`, `postgres://…`, `mysql://…` (or `mariadb://…`), `redis://…`,
- * `mongodb://…`. Drivers are imported on demand, so they stay optional peers:
- * a missing driver is a {@link MissingPackageError} naming the package to install.
+ * `redis+cluster://host:port,host:port` (a Redis Cluster, see
+ * {@link redisClusterNodes}), `mongodb://…`. Drivers are imported on demand,
+ * so they stay optional peers: a missing driver is a
+ * {@link MissingPackageError} naming the package to install.
  *
  * @example
  * const { store } = await openStore('postgres://app@db/app', { tableName: 'jwt_refresh_tokens', migrate: false });
@@ -148,6 +166,14 @@ export async function openStore(databaseUrl: string, options: OpenStoreOptions =
       const { createRedisStore } = await loadDriver(() => import('../stores/redis.js'));
       const logger = options.logger === undefined ? {} : { logger: options.logger };
       return { store: createRedisStore({ url: databaseUrl, ...serverStoreOptions, ...logger }), ...serverData };
+    }
+    case 'redis+cluster':
+    case 'rediss+cluster': {
+      // Parsed before the driver loads, so a malformed URL is reported as such even without ioredis.
+      const cluster = redisClusterNodes(databaseUrl);
+      const { createRedisStore } = await loadDriver(() => import('../stores/redis.js'));
+      const logger = options.logger === undefined ? {} : { logger: options.logger };
+      return { store: createRedisStore({ cluster, ...serverStoreOptions, ...logger }), ...serverData };
     }
     default: {
       const { createMongoStore } = await loadDriver(() => import('../stores/mongodb.js'));
