@@ -23,6 +23,13 @@
 //   BENCH_BRIDGE             1 = also measure a diagnostic route in each round: the
 //                            ceiling behind the Fetch API round trip our adapter makes
 //
+// Protected-route row (after the main row, its own bench/protected-server.mjs child): GET /api/me
+// behind `app.requireAuth` against a bare node:http route doing node:crypto.verify and the same
+// store reads, rounds alternating; reported, does not change the exit code:
+//   BENCH_PROTECTED_ROUNDS   rounds of (ceiling, framework ceiling, ours), 0 = skip (default 3)
+//   BENCH_PROTECTED_DURATION seconds per measured run (default 5)
+//   BENCH_PROTECTED_WARMUP   seconds of warm-up per route (default 1)
+//
 // Extra rows (after the main row, each in its own bench/row-server.mjs child; their
 // problems are reported in the tables but do not change the exit code):
 //   BENCH_ROWS               all (default) | main (the main row only) | a comma list of
@@ -66,6 +73,12 @@ const GOAL_GC = 1.3;
 const CHECKPOINT_NOTE = process.env.BENCH_CHECKPOINT === 'auto' ? ', `BENCH_CHECKPOINT=auto`' : '';
 const ROW_DURATION = envNumber('BENCH_ROW_DURATION', 4);
 const ROW_WARMUP = envNumber('BENCH_ROW_WARMUP', 1);
+/** The protected-route row (GET /api/me against a bare node:crypto.verify route): 0 rounds = skipped. */
+const PROTECTED_ROUNDS = Math.floor(envNumber('BENCH_PROTECTED_ROUNDS', 3));
+const PROTECTED_DURATION = envNumber('BENCH_PROTECTED_DURATION', 5);
+const PROTECTED_WARMUP = envNumber('BENCH_PROTECTED_WARMUP', 1);
+/** Goal of issue 13: the protected route as a multiple of the bare node:crypto.verify route. */
+const GOAL_PROTECTED = 0.9;
 const SERVICE_URLS = {
   postgres: process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/test',
   mysql: process.env.BENCH_MYSQL_URL || 'mysql://root@127.0.0.1:3306/test',
@@ -421,6 +434,125 @@ async function runRoute(bases, route, seconds, { onReady, onRequestsDone } = {})
   };
 }
 
+// ---- the protected-route row ---------------------------------------------------
+
+/** The protected-route row's routes, one round in this order (bench/protected-server.mjs). */
+const PROTECTED_ROUTES = [
+  { label: 'ceiling', path: '/api/me', server: 'bare' },
+  { label: 'framework ceiling', path: '/ceiling/me', server: 'app' },
+  { label: 'ours', path: '/api/me', server: 'app' },
+];
+
+/** One autocannon run of GET `route` with `token` as Bearer; every answer must be 200 with `expected` as its body. */
+async function runProtectedRoute(bases, route, token, expected, seconds) {
+  const check = { wrong: 0, badSamples: [] };
+  const cpuBefore = cpuSnapshot();
+  const result = await autocannon({
+    url: `${bases[route.server]}${route.path}`,
+    connections: CONNECTIONS,
+    pipelining: 1,
+    duration: seconds,
+    requests: [
+      {
+        method: 'GET',
+        headers: { authorization: `Bearer ${token}` },
+        onResponse(status, body) {
+          if (status === 200 && body === expected) return;
+          check.wrong++;
+          if (check.badSamples.length < 3) check.badSamples.push(`${status} ${String(body).slice(0, 120)}`);
+        },
+      },
+    ],
+  });
+  const foreign = foreignCores(cpuBefore, cpuSnapshot());
+  await new Promise((resolveWait) => setTimeout(resolveWait, 300));
+  return {
+    route: route.label,
+    rps: result.requests.average,
+    total: result.requests.total,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    foreign,
+    ...check,
+  };
+}
+
+function protectedProblemsOf(run) {
+  const problems = [];
+  if (run.wrong > 0) problems.push(`${run.wrong} answers not 200 with the claims (${run.badSamples.join(' | ')})`);
+  if (run.errors > 0) problems.push(`${run.errors} errors`);
+  if (run.timeouts > 0) problems.push(`${run.timeouts} timeouts`);
+  return problems;
+}
+
+/**
+ * The protected-route row: its own server child, a warm-up of each route, then PROTECTED_ROUNDS
+ * rounds of (ceiling, framework ceiling, ours), alternating. Never throws: a failure becomes the status.
+ */
+async function runProtectedRow() {
+  const all = [];
+  try {
+    const bases = await startServer('bench/protected-server.mjs', {}, 'db-protected');
+    const login = await post(bases.app, '/api/login_check', { username: 'bench', password: 'bench' });
+    const token = login.token;
+    // Both servers answer the verified claims, serialized by JSON.stringify from the same payload.
+    const expected = JSON.stringify(JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')));
+    const claimNames = Object.keys(JSON.parse(expected));
+    if (PROTECTED_WARMUP > 0) {
+      for (const route of PROTECTED_ROUTES)
+        all.push({ ...(await runProtectedRoute(bases, route, token, expected, PROTECTED_WARMUP)), warmup: true });
+    }
+    const measured = [];
+    for (let round = 1; round <= PROTECTED_ROUNDS; round++) {
+      for (const route of PROTECTED_ROUTES) {
+        const run = await runProtectedRoute(bases, route, token, expected, PROTECTED_DURATION);
+        measured.push(run);
+        all.push(run);
+        const problems = protectedProblemsOf(run);
+        console.log(
+          `  protected round ${round} ${route.label.padEnd(18)} ${fmtInt(run.rps).padStart(7)} req/s  p50 ${run.p50} ms  p99 ${run.p99} ms  ` +
+            `200 ${run.ok}  other ${run.wrong}  other load ${fmtCores(run.foreign)} cores${problems.length > 0 ? `  !! ${problems.join('; ')}` : ''}`,
+        );
+      }
+    }
+    await stopServer(10_000);
+    const of = (label) => measured.filter((run) => run.route === label);
+    const figures = (label) => ({
+      rps: median(of(label).map((run) => run.rps)),
+      p99: median(of(label).map((run) => run.p99)),
+      wrong: all.filter((run) => run.route === label).reduce((acc, run) => acc + run.wrong, 0),
+    });
+    const result = {
+      status: 'ok',
+      ceiling: figures('ceiling'),
+      framework: figures('framework ceiling'),
+      ours: figures('ours'),
+      measured,
+      claimNames,
+      checked: all.reduce((acc, run) => acc + run.ok + run.non2xx, 0),
+      problems: all.flatMap((run) =>
+        protectedProblemsOf(run).map((problem) => `${run.route}${run.warmup ? ' (warm-up)' : ''}: ${problem}`),
+      ),
+    };
+    result.ratio = result.ours.rps / result.ceiling.rps;
+    result.p99Ratio = result.ours.p99 / result.ceiling.p99;
+    console.log(
+      `  protected route: ceiling ${fmtInt(result.ceiling.rps)} req/s (p99 ${result.ceiling.p99} ms), framework ceiling ${fmtInt(result.framework.rps)}, ` +
+        `ours ${fmtInt(result.ours.rps)} req/s (p99 ${result.ours.p99} ms), ratio ${result.ratio.toFixed(3)} ×`,
+    );
+    return result;
+  } catch (error) {
+    console.error(`  protected route: FAILED: ${error.message}`);
+    return { status: 'failed', note: `failed: ${error.message.split('\n')[0]}`, problems: [error.message.split('\n')[0]] };
+  } finally {
+    if (child !== null && child.exitCode === null && child.signalCode === null) await stopServer().catch(() => child.kill('SIGKILL'));
+  }
+}
+
 // ---- extra rows: one per store, one per adapter ----------------------------
 
 /** Resolves true when something accepts a TCP connection on host:port within `ms`. */
@@ -607,8 +739,53 @@ function renderTable(measured, summary) {
     `| ours, group commit on ≥ ${GOAL_GC.toFixed(2)} × ceiling | **${summary.ratioGc.toFixed(3)} ×** | ${verdict(summary.ratioGc >= GOAL_GC)} |`,
     `| p99 of ours with group commit ≤ the ceiling's | ${summary.oursGc.p99} ms vs ${summary.ceiling.p99} ms | ${verdict(summary.oursGc.p99 <= summary.ceiling.p99)} |`,
     `| every answer a real, distinct rotation | ${summary.checked.toLocaleString('en-US')} answers checked, ${summary.problems} problems | ${verdict(summary.problems === 0)} |`,
+    ...protectedGoals(summary.protected, verdict),
   ];
-  return { runs: lines.join('\n'), summary: summaryLines.join('\n'), goals: goals.join('\n') };
+  return {
+    runs: lines.join('\n'),
+    summary: summaryLines.join('\n'),
+    goals: goals.join('\n'),
+    protected: protectedTable(summary.protected),
+  };
+}
+
+/** The goals-table lines of the protected-route row. */
+function protectedGoals(row, verdict) {
+  if (row === null) return [];
+  if (row.status !== 'ok')
+    return [`| protected route ≥ ${GOAL_PROTECTED.toFixed(2)} × bare \`node:crypto.verify\` route | ${row.note} | **NOT met** |`];
+  return [
+    `| protected route ≥ ${GOAL_PROTECTED.toFixed(2)} × bare \`node:crypto.verify\` route | **${row.ratio.toFixed(3)} ×** (p99 ${row.ours.p99} ms vs ${row.ceiling.p99} ms) | ${verdict(row.ratio >= GOAL_PROTECTED)} |`,
+    `| every protected-route answer 200 with the token's claims | ${row.checked.toLocaleString('en-US')} answers checked, ${row.problems.length} problems | ${verdict(row.problems.length === 0)} |`,
+  ];
+}
+
+/** The "Protected route" tables (medians, then every measured run), or null when the row was skipped. */
+function protectedTable(row) {
+  if (row === null) return null;
+  if (row.status !== 'ok') return `_${row.note}_`;
+  const line = (label, figures) => `| ${label} | ${fmtInt(figures.rps)} | ${figures.p99} | ${figures.wrong} |`;
+  const runs = row.measured.map(
+    (run, index) =>
+      `| ${index + 1} | ${run.route} | ${fmtInt(run.rps)} | ${run.p50} | ${run.p99} | ${fmtInt(run.ok)} | ${run.wrong} | ${run.errors + run.timeouts} | ${fmtCores(run.foreign)} |`,
+  );
+  return [
+    '| route | median req/s | median p99 ms | answers not 200 + claims (all runs, warm-up included) |',
+    '|---|---:|---:|---:|',
+    line('**ceiling**: bare `node:http`, `node:crypto.verify` + the same 3 SQLite reads (`GET /api/me`)', row.ceiling),
+    line(
+      `framework ceiling: the same behind a bare Fastify route (${pct(row.framework.rps / row.ceiling.rps)} of the ceiling)`,
+      row.framework,
+    ),
+    line('ours: `app.requireAuth` on `GET /api/me`, Fastify plugin, SQLite store, defaults', row.ours),
+    '',
+    `Ratio of medians, ours / ceiling: **${row.ratio.toFixed(3)} ×** req/s, ${row.p99Ratio.toFixed(2)} × p99 (${row.ours.p99} ms vs ${row.ceiling.p99} ms).`,
+    '',
+    '| run | route | req/s | p50 ms | p99 ms | 200 | other answers | errors | other processes (cores) |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...runs,
+    ...(row.problems.length > 0 ? ['', ...row.problems.map((problem) => `- ⚠ ${problem}`)] : []),
+  ].join('\n');
 }
 
 /** The per-store, per-adapter and several-process tables; the SQLite and Fastify rows repeat the main row. */
@@ -683,6 +860,7 @@ function renderSvg(extraRows, summary, date) {
     framework: { color: '#b8b8b8', label: 'framework ceiling' },
     ours: { color: '#2f6fca', label: 'ours' },
     oursGc: { color: '#2e9e5b', label: 'ours, SQLite group commit on' },
+    verifyCeiling: { color: '#8a6d3b', label: 'protected-route ceiling (bare node:http + node:crypto.verify)' },
   };
   const bars = (result) => [
     { series: 'ceiling', value: result.ceiling.rps },
@@ -714,6 +892,23 @@ function renderSvg(extraRows, summary, date) {
       ],
     },
   ];
+  const guarded = summary.protected;
+  if (guarded?.status === 'ok') {
+    panels.push({
+      title: 'Protected route: GET /api/me with a Bearer access token (SQLite, library defaults)',
+      unit: 'req/s, higher is better',
+      groups: [
+        {
+          label: 'Fastify 5 (`app.requireAuth`)',
+          bars: [
+            { series: 'verifyCeiling', value: guarded.ceiling.rps },
+            { series: 'framework', value: guarded.framework.rps },
+            { series: 'ours', value: guarded.ours.rps, note: `(${guarded.ratio.toFixed(2)} ×)` },
+          ],
+        },
+      ],
+    });
+  }
   const scaling = extraRows.filter((result) => result.row.table === 'processes' && result.status === 'ok');
   if (scaling.length > 0) {
     const groups = [];
@@ -755,6 +950,7 @@ const GENERATED_SECTIONS = [
   'How to run',
   'Method',
   'Results',
+  'Protected route',
   'Per store and per adapter',
   'Several server processes on one store',
   'Where the time goes',
@@ -791,7 +987,7 @@ function keptSections(docPath) {
     .map((section) => section.lines.join('\n').trimEnd());
 }
 
-function renderDoc({ date, tables, rowTables, extraRows, profile, machine, measured }) {
+function renderDoc({ date, tables, rowTables, extraRows, summary, profile, machine, measured }) {
   const docPath = join(root, 'docs/benchmarks.md');
   const clear = clearSection(docPath, join(root, 'docs/benchmarks-clear.md'));
   const kept = keptSections(docPath);
@@ -951,6 +1147,20 @@ ${tables.runs}
 
 ${loadNote}
 
+## Protected route
+
+${
+  tables.protected === null
+    ? '_Not measured in this run (`BENCH_PROTECTED_ROUNDS=0`)._'
+    : `What a protected resource costs: \`GET /api/me\` behind the library's access-token check against the same check done by hand. Own server child (\`bench/protected-server.mjs\`), fresh SQLite file, one ES256 key; one access token from a real login, presented as \`Authorization: Bearer\` by every request of every connection.
+
+- **Ours**: \`app.requireAuth\` of \`jwtRefreshPlugin\` on \`GET /api/me\`, answering \`request.auth.claims\` with \`cache-control: no-store\` as the standalone server does (\`src/server/build-server.ts\`), over \`createJwtRefresh\` with default options and \`createSqliteStore\`. Checks that ran, the library defaults: jose's \`jwtVerify\` with ES256 only (signature, \`exp\` required and in the future, \`nbf\`/\`iat\`, \`typ\` absent or \`JWT\`, the user-id claim a string), then the revocation check on the store, three SQLite reads: the \`jti\` on the logout blocklist, the user's "log out everywhere" watermark, the session's (\`sid\`) watermark. No \`loadUser\` (off by default), no issuer/audience (none configured), no role.
+- **Ceiling**: a bare \`node:http\` server, no framework and no library code: Bearer header → split the JWT → \`JSON.parse\` of header (\`alg\` ES256, \`typ\` absent or \`JWT\`) and payload (\`exp\` in the future, \`iat\` not, \`sub\` a string) → \`node:crypto.verify\` of the signature (P-1363, a KeyObject made once) → the same three indexed \`SELECT\`s with better-sqlite3 on its own connection to the same SQLite file → the claims as JSON. **Framework ceiling**: that same work behind a bare Fastify 5 route.
+- **Load**: autocannon, ${CONNECTIONS} connections, pipelining 1; every answer must be 200 with the token's claims as body (${summary.protected?.claimNames?.map((name) => `\`${name}\``).join(', ') ?? 'n/a'}). ${PROTECTED_WARMUP > 0 ? `A ${PROTECTED_WARMUP} s unreported warm-up of each route, then ` : ''}${PROTECTED_ROUNDS} rounds of ${PROTECTED_ROUTES.map((r) => r.label).join(', ')} (${PROTECTED_DURATION} s each), alternating; medians over rounds. Knobs: \`BENCH_PROTECTED_ROUNDS\` (0 = skip), \`BENCH_PROTECTED_DURATION\`, \`BENCH_PROTECTED_WARMUP\`.
+
+${tables.protected}`
+}
+
 ## Per store and per adapter
 
 ${rowsSection}
@@ -983,6 +1193,7 @@ async function main() {
   const expectedSeconds =
     ROUND.length * (WARMUP + ROUNDS * DURATION) +
     2 * PROFILE_DURATION +
+    (PROTECTED_ROUNDS > 0 ? PROTECTED_ROUTES.length * (PROTECTED_WARMUP + PROTECTED_ROUNDS * PROTECTED_DURATION) + 15 : 0) +
     SELECTED_ROWS.length * (ROW_ROUTES.length * (ROW_WARMUP + ROW_DURATION) + 25);
   // A hung run must not hang CI: give up well after the expected time.
   const watchdog = setTimeout(
@@ -1059,6 +1270,15 @@ async function main() {
 
   await stopServer();
 
+  let protectedRow = null;
+  if (PROTECTED_ROUNDS > 0) {
+    console.log(
+      `\nprotected route (GET /api/me): ${PROTECTED_WARMUP > 0 ? `warm-up ${PROTECTED_WARMUP} s each, then ` : ''}` +
+        `${PROTECTED_ROUNDS} × (${PROTECTED_ROUTES.map((r) => r.label).join(', ')}) × ${PROTECTED_DURATION} s`,
+    );
+    protectedRow = await runProtectedRow();
+  }
+
   const extraRows = [];
   if (SELECTED_ROWS.length > 0) {
     console.log(
@@ -1086,6 +1306,7 @@ async function main() {
     problems: all.filter((run) => !run.profiled).reduce((acc, run) => acc + problemsOf(run).length, 0),
   };
   if (BRIDGE) summary.bridge = figures(ROUTES.bridge);
+  summary.protected = protectedRow;
   summary.ratio = summary.ours.rps / summary.ceiling.rps;
   summary.ratioGc = summary.oursGc.rps / summary.ceiling.rps;
   const tables = renderTable(measured, summary);
@@ -1096,6 +1317,10 @@ async function main() {
   console.log();
   console.log(tables.goals);
   console.log(`non-2xx: ours ${summary.ours.non2xx} / ${summary.oursGc.non2xx}, ceiling ${summary.ceiling.non2xx}`);
+  if (tables.protected !== null) {
+    console.log('\nProtected route:\n');
+    console.log(tables.protected);
+  }
   if (profile !== null) {
     console.log();
     console.log(profile.groups);
