@@ -35,7 +35,7 @@ import { revokeOtherSessions } from './sessions/revoke-other-sessions.js';
 import { revokeSession } from './sessions/revoke-session.js';
 import { revokeToken } from './sessions/revoke-token.js';
 import type { SessionTokens } from './sessions/session-tokens.js';
-import { checkStoreHealth, type StoreHealth } from './store-health.js';
+import { checkStoreHealth, type StoreHealth } from './stores/store-health.js';
 import type { RefreshTokenStore } from './stores/store.js';
 import { generateRefreshToken, type RefreshTokenGenerator } from './tokens/generate-token.js';
 import { createTokenHasher } from './tokens/hash-token.js';

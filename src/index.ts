@@ -1,5 +1,5 @@
 export { createJwtRefresh, type JwtRefresh, type JwtRefreshOptions } from './create-jwt-refresh.js';
-export type { StoreHealth } from './store-health.js';
+export type { StoreHealth } from './stores/store-health.js';
 export { parseConfig } from './config/parse-config.js';
 export type { AccessTokenRequest } from './http/access-token-extractors.js';
 export {

@@ -1,6 +1,6 @@
-import { StoreUnavailableError } from './errors.js';
-import { describeError, type Logger } from './logger.js';
-import type { RefreshTokenStore } from './stores/store.js';
+import { StoreUnavailableError } from '../errors.js';
+import { describeError, type Logger } from '../logger.js';
+import type { RefreshTokenStore } from './store.js';
 
 /** What {@link checkStoreHealth} found: the body of the standalone server's `/health`. */
 export interface StoreHealth {
