@@ -2,8 +2,10 @@ import type { GesdinetSource, GesdinetSourceOptions } from './gesdinet-source.js
 import { readingSource, type SqlDialect, sourceTableOf, sqlGesdinetSource } from './source-sql.js';
 
 const MYSQL: SqlDialect = {
+  name: 'mysql',
   quote: (identifier) => `\`${identifier}\``,
   placeholder: () => '?',
+  columnsOf: 'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
 };
 
 /**
@@ -23,23 +25,9 @@ export async function openMysqlSource(url: string, options: GesdinetSourceOption
   const connection = await readingSource('mysql', () =>
     createConnection({ uri: url.replace(/^mariadb:/i, 'mysql:'), dateStrings: true, supportBigNumbers: true, bigNumberStrings: true }),
   );
-  const close = () => connection.end().catch(() => undefined);
-  try {
-    const select = async (sql: string, parameters: unknown[]) =>
-      readingSource('mysql', async () => (await connection.query(sql, parameters))[0] as Array<Record<string, unknown>>);
-    const existing = await select(
-      'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
-      [source.table],
-    );
-    return sqlGesdinetSource(
-      MYSQL,
-      source,
-      existing.map((row) => String(row.name)),
-      select,
-      close,
-    );
-  } catch (error) {
-    await close();
-    throw error;
-  }
+  return sqlGesdinetSource(MYSQL, source, {
+    select: async (sql, parameters) =>
+      readingSource('mysql', async () => (await connection.query(sql, parameters))[0] as Array<Record<string, unknown>>),
+    close: () => connection.end().catch(() => undefined),
+  });
 }

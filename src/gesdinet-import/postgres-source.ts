@@ -2,8 +2,10 @@ import type { GesdinetSource, GesdinetSourceOptions } from './gesdinet-source.js
 import { readingSource, type SqlDialect, sourceTableOf, sqlGesdinetSource } from './source-sql.js';
 
 const POSTGRES: SqlDialect = {
+  name: 'postgres',
   quote: (identifier) => `"${identifier}"`,
   placeholder: (position) => `$${position}`,
+  columnsOf: 'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
 };
 
 // timestamp and timestamptz: kept as the server's text, so a naive one is read in the zone PHP wrote it in.
@@ -25,24 +27,10 @@ export async function openPostgresSource(url: string, options: GesdinetSourceOpt
   const getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
     TIMESTAMP_OIDS.has(oid) ? (value: string) => value : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser;
   const client = new pg.Client({ connectionString: url, types: { getTypeParser } });
-  const close = () => client.end().catch(() => undefined);
-  try {
-    await readingSource('postgres', () => client.connect());
-    const select = async (sql: string, parameters: unknown[]) =>
-      readingSource('postgres', async () => (await client.query(sql, parameters)).rows as Array<Record<string, unknown>>);
-    const existing = await select(
-      'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
-      [source.table],
-    );
-    return sqlGesdinetSource(
-      POSTGRES,
-      source,
-      existing.map((row) => String(row.name)),
-      select,
-      close,
-    );
-  } catch (error) {
-    await close();
-    throw error;
-  }
+  return sqlGesdinetSource(POSTGRES, source, {
+    connect: async () => void (await client.connect()),
+    select: async (sql, parameters) =>
+      readingSource('postgres', async () => (await client.query(sql, parameters)).rows as Array<Record<string, unknown>>),
+    close: () => client.end().catch(() => undefined),
+  });
 }

@@ -16,11 +16,15 @@ import {
 // Names are spliced into SQL (quoted), so they are held to plain identifiers.
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
-/** How a dialect quotes identifiers and numbers its placeholders. */
+/** How a dialect quotes identifiers, numbers its placeholders and lists a table's columns. */
 export interface SqlDialect {
+  /** Its name in error messages (`mysql`, `postgres`, `sqlite`). */
+  name: string;
   quote(identifier: string): string;
   /** The n-th placeholder, from 1. */
   placeholder(position: number): string;
+  /** A statement answering one row `{ name }` per column of the table given as its one parameter. */
+  columnsOf: string;
 }
 
 /** The statements a reader runs. Parameters: nextBatch (afterToken, limit), firstBatch (limit). */
@@ -169,36 +173,49 @@ export async function readingSource<T>(dialect: string, work: () => Promise<T>):
 /** Runs one statement with its parameters and answers its rows. */
 export type SelectRows = (sql: string, parameters: unknown[]) => Promise<Array<Record<string, unknown>>>;
 
+/** A reader's connection: how it runs a statement and closes, and any step that opens it. */
+export interface SourceConnection {
+  connect?: () => Promise<void>;
+  select: SelectRows;
+  close: () => Promise<void>;
+}
+
 /**
- * The {@link GesdinetSource} over a connection, once a reader has found the
- * table's columns: only `select` and `close` differ between dialects.
+ * The {@link GesdinetSource} over a dialect's connection: connects, finds the
+ * table's columns and prepares the statements; the connection is closed when
+ * any of that fails. Only the connection differs between dialects.
  *
  * @throws ConfigError when the table does not exist or lacks a required column
  */
-export function sqlGesdinetSource(
-  dialect: SqlDialect,
-  source: SourceTable,
-  existingColumns: readonly string[],
-  select: SelectRows,
-  close: () => Promise<void>,
-): GesdinetSource {
-  const present = presentColumns(source, existingColumns);
-  const statements = sourceStatements(dialect, source, present);
-  return {
-    table: source.table,
-    hasFamilies: present.family,
-    async count() {
-      const [row] = await select(statements.count, []);
-      return Number(row?.total ?? 0);
-    },
-    async readBatch(afterToken, limit) {
-      const rows =
-        afterToken === null ? await select(statements.firstBatch, [limit]) : await select(statements.nextBatch, [afterToken, limit]);
-      return rows.map(rowOf);
-    },
-    async forkedFamilyPrimaries() {
-      return statements.forkedFamilies === null ? new Map() : primariesOf(await select(statements.forkedFamilies, []));
-    },
-    close,
-  };
+export async function sqlGesdinetSource(dialect: SqlDialect, source: SourceTable, connection: SourceConnection): Promise<GesdinetSource> {
+  const { select, close } = connection;
+  try {
+    if (connection.connect !== undefined) await readingSource(dialect.name, connection.connect);
+    const existing = await select(dialect.columnsOf, [source.table]);
+    const present = presentColumns(
+      source,
+      existing.map((row) => String(row.name)),
+    );
+    const statements = sourceStatements(dialect, source, present);
+    return {
+      table: source.table,
+      hasFamilies: present.family,
+      async count() {
+        const [row] = await select(statements.count, []);
+        return Number(row?.total ?? 0);
+      },
+      async readBatch(afterToken, limit) {
+        const rows =
+          afterToken === null ? await select(statements.firstBatch, [limit]) : await select(statements.nextBatch, [afterToken, limit]);
+        return rows.map(rowOf);
+      },
+      async forkedFamilyPrimaries() {
+        return statements.forkedFamilies === null ? new Map() : primariesOf(await select(statements.forkedFamilies, []));
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }

@@ -4,8 +4,10 @@ import type { GesdinetSource, GesdinetSourceOptions } from './gesdinet-source.js
 import { readingSource, type SqlDialect, sourceTableOf, sqlGesdinetSource } from './source-sql.js';
 
 const SQLITE: SqlDialect = {
+  name: 'sqlite',
   quote: (identifier) => `"${identifier}"`,
   placeholder: () => '?',
+  columnsOf: 'SELECT name FROM pragma_table_info(?)',
 };
 
 /**
@@ -23,20 +25,9 @@ export async function openSqliteSource(filename: string, options: GesdinetSource
   if (!existsSync(filename)) throw new ConfigError(`import-gesdinet: the SQLite file ${filename} does not exist`);
   const { default: Database } = await import('better-sqlite3');
   const database = await readingSource('sqlite', async () => new Database(filename, { readonly: true, fileMustExist: true }));
-  const close = async () => void database.close();
-  try {
-    const select = (sql: string, parameters: unknown[]) =>
-      readingSource('sqlite', async () => database.prepare(sql).all(...parameters) as Array<Record<string, unknown>>);
-    const existing = await select('SELECT name FROM pragma_table_info(?)', [source.table]);
-    return sqlGesdinetSource(
-      SQLITE,
-      source,
-      existing.map((row) => String(row.name)),
-      select,
-      close,
-    );
-  } catch (error) {
-    await close();
-    throw error;
-  }
+  return sqlGesdinetSource(SQLITE, source, {
+    select: (sql, parameters) =>
+      readingSource('sqlite', async () => database.prepare(sql).all(...parameters) as Array<Record<string, unknown>>),
+    close: async () => void database.close(),
+  });
 }
