@@ -22,7 +22,8 @@
 // the page untouched) and docs/benchmarks-data-scale.svg; BENCH_WRITE_DOCS=0 to skip.
 // Knobs: BENCH_SCALE_SECONDS (default 5), BENCH_SCALE_STEPS (default 1000,100000,1000000),
 // BENCH_BATCH (clear's --batch-size, default 5000), BENCH_PG_URL.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeBenchmarksSection } from './benchmarks-page.mjs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -335,20 +336,6 @@ function renderSvg(results, date) {
   });
 }
 
-/** Replaces the section in docs/benchmarks.md, or appends it at the end of the page. */
-function writeSection(section) {
-  const docPath = join(ROOT, 'docs/benchmarks.md');
-  let page = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Benchmarks\n';
-  const from = page.indexOf(SECTION_START);
-  const to = page.indexOf(SECTION_END);
-  if (from !== -1 && to > from) {
-    page = `${page.slice(0, from)}${section}${page.slice(to + SECTION_END.length)}`;
-  } else {
-    page = `${page.trimEnd()}\n\n${section}\n`;
-  }
-  writeFileSync(docPath, page);
-}
-
 async function main() {
   if (!existsSync(join(ROOT, 'dist/cli/main.js'))) {
     console.error('dist/ is missing: run `npm run build` first');
@@ -362,7 +349,7 @@ async function main() {
   const section = renderSection(results, date);
   console.log(`\n${section}`);
   if (process.env.BENCH_WRITE_DOCS !== '0') {
-    writeSection(section);
+    writeBenchmarksSection(SECTION_START, SECTION_END, section);
     writeFileSync(join(ROOT, 'docs/benchmarks-data-scale.svg'), renderSvg(results, date));
     console.log('\nwrote docs/benchmarks.md (Scale in data) and docs/benchmarks-data-scale.svg');
   }

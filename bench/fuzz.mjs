@@ -19,6 +19,7 @@
 //   FUZZ_WRITE_DOCS    0 = do not write docs/benchmarks.md (default 1)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeBenchmarksSection } from './benchmarks-page.mjs';
 import { connect, createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -229,15 +230,7 @@ over every adapter (a few thousand requests, seeded).
 ${END}`;
 
 if (WRITE_DOCS && !failed) {
-  const docPath = join(root, 'docs/benchmarks.md');
-  const current = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Benchmarks\n';
-  const start = current.indexOf(START);
-  const end = current.indexOf(END);
-  const updated =
-    start >= 0 && end > start
-      ? `${current.slice(0, start)}${section}${current.slice(end + END.length)}`
-      : `${current.replace(/\n*$/, '\n')}\n${section}\n`;
-  writeFileSync(docPath, updated);
+  writeBenchmarksSection(START, END, section);
   console.log('wrote the "Fuzz" section of docs/benchmarks.md');
 }
 process.exit(failed ? 1 : 0);

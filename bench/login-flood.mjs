@@ -28,6 +28,7 @@
 //   FLOOD_WRITE_DOCS    0 = do not write docs/benchmarks.md (default 1)
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { envNumber, writeBenchmarksSection } from './benchmarks-page.mjs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -35,13 +36,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const envNumber = (name, fallback) => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return value;
-};
 const DURATION = envNumber('FLOOD_DURATION', 8);
 const WARMUP = envNumber('FLOOD_WARMUP', 1);
 const FLOOD = Math.max(1, Math.floor(envNumber('FLOOD_CONCURRENCY', 16)));
@@ -329,15 +323,7 @@ keeps threads free; logins beyond the queue get 429 with \`Retry-After\` at once
 ${END}`;
 
 if (WRITE_DOCS && !failed) {
-  const docPath = join(root, 'docs/benchmarks.md');
-  const current = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '# Benchmarks\n';
-  const start = current.indexOf(START);
-  const end = current.indexOf(END);
-  const next =
-    start >= 0 && end > start
-      ? `${current.slice(0, start)}${section}${current.slice(end + END.length)}`
-      : `${current.replace(/\n*$/, '\n')}\n${section}\n`;
-  writeFileSync(docPath, next);
+  writeBenchmarksSection(START, END, section);
   console.log('wrote the "Login flood" section of docs/benchmarks.md');
 }
 agent.destroy();

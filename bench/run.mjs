@@ -43,6 +43,7 @@
 //   (MongoDB: an in-process CongoServer, bench/congo-server.mjs, started per run)
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { envNumber } from './benchmarks-page.mjs';
 import { createConnection } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -53,13 +54,6 @@ import { clearSection } from './clear-section.mjs';
 import { compareMarkdown, groupsMarkdown, libraryMarkdown, summarizeProfiles } from './profile-summary.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const envNumber = (name, fallback) => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return value;
-};
 const DURATION = envNumber('BENCH_DURATION', 8);
 const WARMUP = envNumber('BENCH_WARMUP', 2);
 const ROUNDS = Math.max(1, Math.floor(envNumber('BENCH_ROUNDS', 3)));
