@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ensureBuilt, runCli } from './support/cli.js';
-import { type RunningServer, spawnServer } from './support/spawn-server.js';
+import { type RunningServer, spawnServer, killServer } from './support/spawn-server.js';
 
 /**
  * Crash safety of rotation: the standalone server is SIGKILLed while clients
@@ -50,10 +50,7 @@ beforeEach(() => {
 
 afterEach(async () => {
   // Only our own server process is ever killed, never the database.
-  if (server !== null && server.process.exitCode === null && server.process.signalCode === null) {
-    server.process.kill('SIGKILL');
-    await server.exited;
-  }
+  await killServer(server);
   server = null;
   rmSync(cwd, { recursive: true, force: true });
 });

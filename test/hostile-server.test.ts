@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oddTokenSigner } from './support/odd-tokens.js';
 import { type RawRequest, type RawResponse, sendRaw } from './support/raw-http.js';
-import { type RunningServer, spawnServer } from './support/spawn-server.js';
+import { type RunningServer, spawnServer, killServer } from './support/spawn-server.js';
 
 /** The server's documented request timeout (docs/server.md). */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -41,10 +41,7 @@ describe('hostile input: the standalone server', () => {
     });
   });
   afterAll(async () => {
-    if (server.process.exitCode === null) {
-      server.process.kill('SIGKILL');
-      await server.exited;
-    }
+    await killServer(server);
     rmSync(cwd, { recursive: true, force: true });
   });
 

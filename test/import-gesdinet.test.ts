@@ -6,7 +6,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ensureBuilt, runCli } from './support/cli.js';
-import { type RunningServer, spawnServer } from './support/spawn-server.js';
+import { type RunningServer, spawnServer, killServer } from './support/spawn-server.js';
 
 /**
  * `jwt-refresh import-gesdinet` as an operator runs it: the bundle's tables
@@ -87,10 +87,7 @@ beforeEach(async () => {
 });
 
 afterAll(async () => {
-  if (server !== null && server.process.exitCode === null) {
-    server.process.kill('SIGKILL');
-    await server.exited;
-  }
+  await killServer(server);
   await mariadb?.query(`DROP TABLE IF EXISTS \`${MYSQL_TABLE}\``).catch(() => {});
   await mariadb?.end().catch(() => {});
   await postgres?.query(`DROP TABLE IF EXISTS "${POSTGRES_TABLE}"`).catch(() => {});

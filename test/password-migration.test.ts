@@ -8,7 +8,7 @@ import { createJwtRefresh } from '../src/create-jwt-refresh.js';
 import { createMemoryStore } from '../src/stores/memory.js';
 import { testSigningKey } from './support/app-options.js';
 import { ensureBuilt } from './support/cli.js';
-import { type RunningServer, spawnServer } from './support/spawn-server.js';
+import { type RunningServer, spawnServer, killServer } from './support/spawn-server.js';
 import { SYMFONY_HASHES } from './support/symfony-hashes.js';
 
 interface StoredUser {
@@ -30,10 +30,7 @@ describe('password migration from Symfony', () => {
     cwd = mkdtempSync(join(tmpdir(), 'jwt-refresh-passwords-'));
   });
   afterEach(async () => {
-    if (server !== null && server.process.exitCode === null) {
-      server.process.kill('SIGKILL');
-      await server.exited;
-    }
+    await killServer(server);
     server = null;
     rmSync(cwd, { recursive: true, force: true });
   });

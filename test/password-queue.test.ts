@@ -11,7 +11,7 @@ import { threadPoolSize } from '../src/auth/password-check-queue.js';
 import { recordingLogger } from './support/recording-logger.js';
 import { testSigningKey } from './support/app-options.js';
 import { ensureBuilt } from './support/cli.js';
-import { type RunningServer, spawnServer } from './support/spawn-server.js';
+import { type RunningServer, spawnServer, killServer } from './support/spawn-server.js';
 
 /**
  * A hasher whose every verification waits until the test opens the gate, so
@@ -167,10 +167,7 @@ describe('the standalone server', () => {
   let cwd: string | null = null;
   let server: RunningServer | null = null;
   afterEach(async () => {
-    if (server !== null && server.process.exitCode === null) {
-      server.process.kill('SIGKILL');
-      await server.exited;
-    }
+    await killServer(server);
     server = null;
     if (cwd !== null) rmSync(cwd, { recursive: true, force: true });
   });

@@ -13,7 +13,7 @@ import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runCli } from './support/cli.js';
 import { startRedisCluster, type RunningRedisCluster } from './support/redis-cluster.js';
-import { type RunningServer, spawnServer } from './support/spawn-server.js';
+import { type RunningServer, spawnServer, killServer } from './support/spawn-server.js';
 
 /** The server's default key namespace (`keyPrefix` + `tableName`): the cluster is this file's own. */
 const NAMESPACE = 'jwt-refresh:refresh_tokens:';
@@ -33,10 +33,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  if (server !== undefined && server.process.exitCode === null && server.process.signalCode === null) {
-    server.process.kill('SIGKILL');
-    await server.exited;
-  }
+  await killServer(server);
   admin?.disconnect();
   await cluster?.stop();
   if (cwd !== undefined) rmSync(cwd, { recursive: true, force: true });

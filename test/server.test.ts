@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.js';
 import { ensureKeysAndSecret } from '../src/server/dev-material.js';
-import { CLI, freePort, type RunningServer, spawnServer } from './support/spawn-server.js';
+import { CLI, freePort, type RunningServer, spawnServer, killServer } from './support/spawn-server.js';
 
 const PUBLIC_ONLY_PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
@@ -23,10 +23,7 @@ describe('standalone server', () => {
     cwd = mkdtempSync(join(tmpdir(), 'jwt-refresh-server-'));
   });
   afterEach(async () => {
-    if (server !== null && server.process.exitCode === null) {
-      server.process.kill('SIGKILL');
-      await server.exited;
-    }
+    await killServer(server);
     server = null;
     rmSync(cwd, { recursive: true, force: true });
   });

@@ -50,3 +50,10 @@ export async function spawnServer(env: Record<string, string>, cwd: string): Pro
   }
   return { process: child, baseUrl, output: () => output, exited };
 }
+
+/** Kills a server a test started, if it is still running, and waits for it to exit. */
+export async function killServer(server: RunningServer | null | undefined): Promise<void> {
+  if (server == null || server.process.exitCode !== null || server.process.signalCode !== null) return;
+  server.process.kill('SIGKILL');
+  await server.exited;
+}
