@@ -412,6 +412,11 @@ async function runRoute(bases, route, seconds, { onReady, onRequestsDone } = {})
   onRequestsDone?.(result);
   // Let requests cut off by the end of the run finish on the server before the next one starts.
   await new Promise((resolveWait) => setTimeout(resolveWait, 300));
+  return { ...runFigures(route, result, foreign, check), duration: result.duration };
+}
+
+/** What a measured run reports of an autocannon `result`: throughput, answers, latency, the load of other processes. */
+function runFigures(route, result, foreign, check) {
   return {
     route: route.label,
     rps: result.requests.average,
@@ -422,7 +427,6 @@ async function runRoute(bases, route, seconds, { onReady, onRequestsDone } = {})
     timeouts: result.timeouts,
     p50: result.latency.p50,
     p99: result.latency.p99,
-    duration: result.duration,
     foreign,
     ...check,
   };
@@ -460,19 +464,7 @@ async function runProtectedRoute(bases, route, token, expected, seconds) {
   });
   const foreign = foreignCores(cpuBefore, cpuSnapshot());
   await new Promise((resolveWait) => setTimeout(resolveWait, 300));
-  return {
-    route: route.label,
-    rps: result.requests.average,
-    total: result.requests.total,
-    ok: result['2xx'],
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    foreign,
-    ...check,
-  };
+  return runFigures(route, result, foreign, check);
 }
 
 function protectedProblemsOf(run) {
