@@ -89,6 +89,24 @@ export function sequentialTableNames(): () => string {
   };
 }
 
+/**
+ * Fresh names `<prefix>_1`, `<prefix>_2`, ... for tables (or schemas) a test file creates on a
+ * shared server, each remembered in `created` so the file can drop them afterwards.
+ */
+export function trackedNames(prefix: string): { next: () => string; created: Set<string> } {
+  const created = new Set<string>();
+  let count = 0;
+  return {
+    created,
+    next: () => {
+      count += 1;
+      const name = `${prefix}_${count}`;
+      created.add(name);
+      return name;
+    },
+  };
+}
+
 const NOT_IDENTIFIERS = ['', '1tokens', 'refresh-tokens', 'tokens; DROP TABLE users', '"quoted"', '`quoted`', 'a:b', 'tokens.sub', 'a$b'];
 
 /** Defines `describe('store lifecycle: <name>')`, one case per capability the harness has. */

@@ -17,7 +17,7 @@ import { createMysqlStore, type MysqlRefreshTokenStore, type MysqlStoreOptions }
 import { MYSQL_MIGRATION_LOCK, mysqlMigrations } from '../../src/stores/mysql/mysql-migrations.js';
 import type { RefreshTokenRecord } from '../../src/stores/store.js';
 import { runStoreConformance } from '../conformance/store.suite.js';
-import { runStoreLifecycle } from '../conformance/store-lifecycle.suite.js';
+import { runStoreLifecycle, trackedNames } from '../conformance/store-lifecycle.suite.js';
 import { at, HOUR, labelHash as hashOf, recordMaker } from '../support/token-records.js';
 
 const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -27,16 +27,7 @@ const START_HINT =
 /** Prefix of every table of this file run, so parallel runs never collide. */
 const RUN = `rt_${process.pid}_${randomBytes(3).toString('hex')}`;
 const CONFORMANCE_TABLE = RUN;
-const createdTables = new Set<string>();
-let tableCounter = 0;
-
-/** A token table name no other case or run uses; remembered for the final drop. */
-function freshTable(): string {
-  tableCounter += 1;
-  const name = `${RUN}_${tableCounter}`;
-  createdTables.add(name);
-  return name;
-}
+const { next: freshTable, created: createdTables } = trackedNames(RUN);
 
 function redacted(url: string): string {
   const parsed = new URL(url);

@@ -5,6 +5,7 @@
  * statements, temp tables) does not survive from one transaction to the next.
  * The store conformance and lifecycle suites run unchanged through it.
  */
+import { trackedNames } from '../conformance/store-lifecycle.suite.js';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -24,15 +25,7 @@ const SERVER_CONNECTIONS = 3;
 
 /** Prefix of every table this file creates; all dropped in afterAll. */
 const RUN = `rtpgb_${process.pid}_${randomBytes(3).toString('hex')}`;
-const createdTables = new Set<string>();
-let tableCounter = 0;
-
-function freshTable(): string {
-  tableCounter += 1;
-  const name = `${RUN}_${tableCounter}`;
-  createdTables.add(name);
-  return name;
-}
+const { next: freshTable, created: createdTables } = trackedNames(RUN);
 
 /** Direct to PostgreSQL, for raw rows, setup and cleanup. */
 const admin = new pg.Pool({ connectionString: DIRECT_URL, max: 3 });

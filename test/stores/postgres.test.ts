@@ -1,3 +1,4 @@
+import { trackedNames } from '../conformance/store-lifecycle.suite.js';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,24 +18,8 @@ const START_HINT =
 
 /** Prefix of every table and schema this file run creates, so parallel runs never collide; all dropped in afterAll. */
 const RUN = `rt_${process.pid}_${randomBytes(3).toString('hex')}`;
-const createdTables = new Set<string>();
-const createdSchemas = new Set<string>();
-let tableCounter = 0;
-
-/** A fresh table name in `public` for one case, remembered for the final drop. */
-function freshTable(): string {
-  tableCounter += 1;
-  const name = `${RUN}_${tableCounter}`;
-  createdTables.add(name);
-  return name;
-}
-
-function freshSchema(): string {
-  tableCounter += 1;
-  const name = `${RUN}_s${tableCounter}`;
-  createdSchemas.add(name);
-  return name;
-}
+const { next: freshTable, created: createdTables } = trackedNames(RUN);
+const { next: freshSchema, created: createdSchemas } = trackedNames(`${RUN}_s`);
 
 const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 3 });
 admin.on('error', () => {});
