@@ -195,7 +195,15 @@ function openPrivateKey(pem: string, passphrase: string | undefined): KeyObject 
     return createPrivateKey(passphrase === undefined ? { key: pem, format: 'pem' } : { key: pem, format: 'pem', passphrase });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ERR_OSSL_BAD_DECRYPT' || code === 'ERR_MISSING_PASSPHRASE' || code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED') {
+    // With a wrong passphrase, CBC decryption passes its padding check about once in 256 tries and the garbage
+    // then fails to parse with another code: for an encrypted key, any failure with a passphrase is that passphrase.
+    const encrypted = passphrase !== undefined && pem.includes('ENCRYPTED');
+    if (
+      encrypted ||
+      code === 'ERR_OSSL_BAD_DECRYPT' ||
+      code === 'ERR_MISSING_PASSPHRASE' ||
+      code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED'
+    ) {
       const reason = passphrase === undefined ? 'it is encrypted and jwt.passphrase is not set' : 'jwt.passphrase is wrong';
       throw new KeyError(`jwt.secretKey could not be opened: ${reason}.`, { cause: error });
     }
