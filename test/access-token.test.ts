@@ -190,6 +190,12 @@ describe('signAccessToken', () => {
     await expect(verifyAccessToken(token, es256Keys, jwt, NOW)).resolves.toMatchObject({ username: 'alice' });
   });
 
+  it('refuses a crit or b64 header parameter, which would make the token unverifiable', async () => {
+    const claims = { username: 'alice', exp: NOW_S + 60 };
+    await expect(signAccessToken(es256Keys, claims, { crit: ['exp'] })).rejects.toThrow(/"crit" or "b64"/);
+    await expect(signAccessToken(es256Keys, claims, { b64: false })).rejects.toThrow(/"crit" or "b64"/);
+  });
+
   it('refuses to sign with verify-only keys', async () => {
     const keys = await loadAccessTokenKeys(jwtOptions({ algorithm: 'ES256', publicKey: es256.publicPem }));
     await expectKeyError(signAccessToken(keys, { username: 'alice', exp: NOW_S + 60 }), 'verify');

@@ -61,8 +61,8 @@ const JOSE_CURVE_NAME: Record<string, string> = {
  *   keys are verify-only.
  *
  * Every key is checked against the algorithm (type, curve, RSA size), a given
- * pair is checked to match, and jose imports each key here, once: signing and
- * verifying reuse jose's import. Fails with a {@link KeyError} that names the
+ * pair is checked to match, and each key is imported here, once: signing and
+ * verifying reuse the same `KeyObject`s. Fails with a {@link KeyError} that names the
  * option, the algorithm and the key type, never the key material.
  *
  * @example
