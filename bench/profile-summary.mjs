@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 
 const SQLITE = 'SQLite statements (better-sqlite3 natives)';
 const SQLITE_NATIVES = new Set(['run', 'get', 'all', 'iterate', 'exec']);
-const SQLITE_CALLERS = /^(lib: stores\/|pkg: better-sqlite3|bench\/server\.mjs)/;
+const SQLITE_CALLERS = /^(lib: stores\/|pkg: better-sqlite3|bench\/(server|ceiling)\.mjs)/;
 
 /** Coarse groups of categories, for the headline comparison. */
 const GROUPS = [

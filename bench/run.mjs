@@ -1015,8 +1015,8 @@ ${rowTables.adapter}`;
           `routes: ours ${fmtInt(profile.ours.rps)} req/s, ceiling ${fmtInt(profile.ceiling.rps)} req/s while profiled). Figures are main-thread`,
           'time per completed request. A native call (SQLite, hashing, `JSON.parse`) is charged to the JS code that made it,',
           "except better-sqlite3's statement methods, which get their own row; `lib:` rows are modules of `dist/` (their",
-          "`src/` files). Our route signs with jose (WebCrypto: the ECDSA math runs on libuv's thread pool, only its dispatch",
-          "is here); the ceiling signs with `node:crypto`'s synchronous `sign()`, on the main thread.",
+          "`src/` files). Our route signs with `node:crypto`'s `sign()` in its callback form (the ECDSA math runs on libuv's",
+          'thread pool, only its dispatch is here); the ceiling signs with the synchronous `sign()`, on the main thread.',
           `Main thread busy: ours ${pct(profile.ours.busyShare)}, ceiling ${pct(profile.ceiling.busyShare)} of the wall time.`,
           ...(profile.problems.length > 0
             ? [
@@ -1089,7 +1089,7 @@ The command exits 1 if a route of the main row answered anything but a real, dis
   IMMEDIATE transaction with the guarded \`UPDATE\` that marks the parent rotated (the
   compare-and-set) and the \`INSERT\` of the successor → the library's default claims
   (\`roles\`, \`sub\`, a random \`jti\`, \`username\`, \`iat\`, \`exp\`) signed ES256 with
-  \`node:crypto\`'s \`sign()\` and a KeyObject made once → \`{token, refresh_token}\` with
+  \`node:crypto\`'s synchronous \`sign()\` (on the request thread) and a KeyObject made once → \`{token, refresh_token}\` with
   \`cache-control: no-store\`. Its WAL is checkpointed the way the store does it by default,
   from a worker thread on its own connection (\`BENCH_CHECKPOINT=auto\`: in the request),
   so the ratio compares the same durability work.
@@ -1099,7 +1099,10 @@ The command exits 1 if a route of the main row answered anything but a real, dis
   with default options (rotation on, 10 s grace) and \`createSqliteStore\`, the route the
   standalone server serves, twice: with **group commit off** (\`groupCommit: false\`, one
   commit per request like the ceiling) and **on** (the default: the writes of one
-  event-loop turn committed together, see docs/stores.md).
+  event-loop turn committed together, see docs/stores.md). It signs with \`node:crypto\`'s
+  \`sign()\` in its callback form, which runs the ECDSA math on libuv's thread pool (the
+  library's default for asymmetric keys): the one place where ours does the ceiling's work
+  differently, and a share of why it can pass the ceiling on two cores.
 - **Load**: autocannon ${versionOf('autocannon')}, ${CONNECTIONS} connections, pipelining 1. Rotation needs a fresh
   token per request: before each run every connection gets its own token (ours:
   a real login through \`POST /api/login_check\`; ceiling: a row inserted by a
