@@ -82,7 +82,12 @@ async function openRow() {
       };
       const { createPostgresStore } = await import('../dist/stores/postgres.js');
       return {
-        store: createPostgresStore({ url, schema: name, tableName: 'refresh_tokens' }),
+        store: createPostgresStore({
+          url,
+          schema: name,
+          tableName: 'refresh_tokens',
+          preparedStatements: process.env.BENCH_PG_PREPARED === '1',
+        }),
         backend: await postgresBackend({ url, schema: name, create: CREATE }),
       };
     }
@@ -123,7 +128,12 @@ async function openRow() {
       };
       const { createRedisStore } = await import('../dist/stores/redis.js');
       return {
-        store: createRedisStore({ url, keyPrefix: redisPrefix }),
+        // BENCH_REDIS_AUTOPIPELINING=1: an app-owned client that batches the commands of one tick into one write.
+        store: createRedisStore(
+          process.env.BENCH_REDIS_AUTOPIPELINING === '1'
+            ? { client: new Redis(url, { enableAutoPipelining: true }), keyPrefix: redisPrefix }
+            : { url, keyPrefix: redisPrefix },
+        ),
         backend: await redisBackend({ url, keyPrefix: redisPrefix }),
       };
     }

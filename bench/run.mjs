@@ -90,6 +90,16 @@ const EXTRA_ROWS = [
     start: '`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`',
   },
   {
+    id: 'postgres-prepared',
+    base: 'postgres',
+    env: { BENCH_PG_PREPARED: '1' },
+    table: 'store',
+    label: 'PostgreSQL, `preparedStatements: true`',
+    service: 'postgres',
+    defaultPort: 5432,
+    start: '`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`',
+  },
+  {
     id: 'mysql',
     table: 'store',
     label: 'MariaDB',
@@ -101,6 +111,16 @@ const EXTRA_ROWS = [
     id: 'redis',
     table: 'store',
     label: 'Redis',
+    service: 'redis',
+    defaultPort: 6379,
+    start: '`redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no`',
+  },
+  {
+    id: 'redis-autopipelining',
+    base: 'redis',
+    env: { BENCH_REDIS_AUTOPIPELINING: '1' },
+    table: 'store',
+    label: "Redis, an app's client with ioredis `enableAutoPipelining`",
     service: 'redis',
     defaultPort: 6379,
     start: '`redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no`',
@@ -592,6 +612,7 @@ const runId = `${Date.now().toString(36)}_${process.pid}`;
 async function runExtraRow(row) {
   const env = { BENCH_ROW: row.base ?? row.id, BENCH_RUN_ID: `${runId}_${row.id.replace(/-/g, '_')}` };
   if (row.processes > 1) env.BENCH_PROCESSES = String(row.processes);
+  Object.assign(env, row.env);
   if (row.service !== undefined) {
     const url = new URL(SERVICE_URLS[row.service]);
     const host = url.hostname || '127.0.0.1';

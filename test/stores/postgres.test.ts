@@ -69,6 +69,15 @@ runPostgresStoreSuites('postgres', {
   unreachable: { options: async () => ({ url: unreachableUrl() }), cause: /ECONNREFUSED/ },
 });
 
+runPostgresStoreSuites('postgres, prepared statements', {
+  ready: assertReachable,
+  url: () => POSTGRES_URL,
+  admin,
+  freshTable,
+  storeOptions: { preparedStatements: true },
+  lifecycle: false,
+});
+
 /** This file's records: a one-step label hash and the bare `alice` identifier. */
 const record = recordMaker({ hash: hashOf, userIdentifier: 'alice' });
 
@@ -113,6 +122,24 @@ describe('PostgreSQL store', () => {
   const allVersions = postgresMigrations.map((m) => m.version);
 
   describe('options', () => {
+    it('prepares its statements once per connection only with preparedStatements: true', async () => {
+      const prepared = async (preparedStatements: boolean): Promise<string[]> => {
+        // One connection, so the statements it prepared are the ones pg_prepared_statements lists.
+        const pool = appPool({ max: 1 });
+        const store = open({ pool, tableName: freshTable(), preparedStatements });
+        const parent = record('prepared-parent');
+        await store.insert(parent);
+        expect(await store.rotate(parent.tokenHash, successorOf(parent, 'prepared-child'), at(HOUR))).toBe('rotated');
+        expect((await store.findByHash(hashOf('prepared-child')))?.generation).toBe(1);
+        return (await pool.query<{ name: string }>('SELECT name FROM pg_prepared_statements ORDER BY name')).rows.map((row) => row.name);
+      };
+      const names = await prepared(true);
+      expect(names).toHaveLength(3);
+      for (const name of names) expect(name).toMatch(/^jwt_refresh_[0-9a-f]{24}$/);
+      expect(await prepared(false)).toEqual([]);
+      expect(() => createPostgresStore({ url: POSTGRES_URL, preparedStatements: 'yes' as unknown as boolean })).toThrow(ConfigError);
+    });
+
     it('keeps its tables, indexes and migration records in a custom schema (mixed-case names quoted), apart from a same-named table elsewhere', async () => {
       const schema = freshSchema();
       const tableName = freshTable();

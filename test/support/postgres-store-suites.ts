@@ -97,6 +97,10 @@ export interface PostgresSuitesSetup {
   freshTable(): string;
   /** Options of a server that cannot be reached, and what the StoreError's cause then says; omitted where none applies. */
   unreachable?: { options(): Promise<Record<string, unknown>>; cause: RegExp };
+  /** Store options of the conformance suite's store beyond url and table (`preparedStatements`, ...). */
+  storeOptions?: Partial<PostgresStoreOptions>;
+  /** false: the conformance suite only, for a variant whose lifecycle the plain run already covers. */
+  lifecycle?: boolean;
 }
 
 /** Defines the store conformance and lifecycle suites of the PostgreSQL store reached as `setup` says. */
@@ -107,7 +111,7 @@ export function runPostgresStoreSuites(name: string, setup: PostgresSuitesSetup)
   runStoreConformance(name, async () => {
     await setup.ready();
     // A store that owns its pool (pg's default of 10 connections), so the 50-rotation case races for real.
-    const store = createPostgresStore({ url: setup.url(), tableName: suiteTable });
+    const store = createPostgresStore({ ...setup.storeOptions, url: setup.url(), tableName: suiteTable });
     return {
       store,
       rawRows: async () => (await admin.query<Record<string, unknown>>(`SELECT * FROM public."${suiteTable}"`)).rows,
@@ -118,6 +122,7 @@ export function runPostgresStoreSuites(name: string, setup: PostgresSuitesSetup)
     };
   });
 
+  if (setup.lifecycle === false) return;
   runStoreLifecycle(name, {
     setup: setup.ready,
     create: (options) => createPostgresStore(options as PostgresStoreOptions),

@@ -2,6 +2,7 @@
  * The PostgreSQL store, on node-postgres (`pg`) and its connection pool: every method is one statement, or one short
  * READ COMMITTED transaction, on a pooled connection, so several app instances can share the database.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ConfigError, StoreError } from '../../errors.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
@@ -44,6 +45,13 @@ export interface PostgresStoreOptions extends SchemaStoreOptions, ServerStoreOpt
   tableName?: string;
   /** Schema of the store's tables, created by the first migration when missing. Default `public`. */
   schema?: string;
+  /**
+   * Send the store's statements as named prepared statements, parsed and planned once per
+   * connection instead of on every call. Default false: PgBouncer in transaction pooling mode
+   * carries them only from 1.21 on, with `max_prepared_statements` set (Debian 12 ships 1.18);
+   * turn it on for direct connections or such a pooler (docs/scaling.md).
+   */
+  preparedStatements?: boolean;
 }
 
 /**
@@ -92,6 +100,8 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
   readonly #sql: Statements;
   readonly #migration: LazyMigration;
   readonly #timeoutMs: number;
+  /** Statement name by SQL text, when `preparedStatements` is on; null otherwise. */
+  readonly #statementNames: Map<string, string> | null;
   #closed: Promise<void> | undefined;
 
   constructor(options: PostgresStoreOptions) {
@@ -108,6 +118,10 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
     }
     this.#clock = options.clock ?? systemClock;
     this.#timeoutMs = operationTimeout(STORE, options.operationTimeoutMs);
+    if (options.preparedStatements !== undefined && typeof options.preparedStatements !== 'boolean') {
+      throw new ConfigError('stores.postgres.preparedStatements: expected a boolean');
+    }
+    this.#statementNames = options.preparedStatements === true ? new Map() : null;
     this.#sql = buildStatements(this.schema, this.tableName);
     this.#ownsPool = options.pool === undefined;
     this.pool = options.pool ?? openPool(options.url ?? '', this.#timeoutMs);
@@ -316,7 +330,22 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
     // pg's client-side read timeout: a reply that never comes (a server gone without closing the socket) fails the
     // query, and the pool then discards that connection instead of lending it out stuck.
     const query_timeout = deadlineOf(operation ?? '', this.#timeoutMs);
-    return this.pool.query<R>({ text, values, query_timeout } as pg.QueryConfig<Param[]>);
+    const name = this.#statementName(text);
+    return this.pool.query<R>({ text, values, query_timeout, ...(name === undefined ? {} : { name }) } as pg.QueryConfig<Param[]>);
+  }
+
+  /**
+   * The prepared statement's name for `text`: pg prepares a name once per connection and refuses
+   * the same name with another text, so the name is derived from the text itself.
+   */
+  #statementName(text: string): string | undefined {
+    if (this.#statementNames === null) return undefined;
+    let name = this.#statementNames.get(text);
+    if (name === undefined) {
+      name = `jwt_refresh_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+      this.#statementNames.set(text, name);
+    }
+    return name;
   }
 
   /**
