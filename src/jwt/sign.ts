@@ -71,12 +71,12 @@ const HASH_OF: Record<SignatureAlgorithm, string | null> = {
  */
 function signatureOf(algorithm: SignatureAlgorithm, key: KeyObject, input: Buffer): Promise<Buffer> {
   const hash = HASH_OF[algorithm];
-  if (algorithm.startsWith('HS'))
-    return Promise.resolve(
-      createHmac(hash as string, key)
-        .update(input)
-        .digest(),
-    );
+  if (algorithm.startsWith('HS')) {
+    const mac = createHmac(hash as string, key)
+      .update(input)
+      .digest();
+    return Promise.resolve(mac);
+  }
   const options: SignKeyObjectInput = { key };
   // RFC 7518 §3.4: an ECDSA signature is R || S, not DER.
   if (algorithm.startsWith('ES')) options.dsaEncoding = 'ieee-p1363';

@@ -49,7 +49,7 @@ export interface PostgresStoreOptions extends SchemaStoreOptions, ServerStoreOpt
    * Send the store's statements as named prepared statements, parsed and planned once per
    * connection instead of on every call. Default false: PgBouncer in transaction pooling mode
    * carries them only from 1.21 on, with `max_prepared_statements` set (Debian 12 ships 1.18);
-   * turn it on for direct connections or such a pooler (docs/scaling.md).
+   * turn it on for direct connections or such a pooler (docs/stores.md, "Prepared statements").
    */
   preparedStatements?: boolean;
 }
