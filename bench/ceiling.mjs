@@ -47,11 +47,22 @@ function signEs256(claims, key) {
   return `${input}.${signature.toString('base64url')}`;
 }
 
+/** The same signature with sign()'s callback form: the ECDSA math runs on libuv's thread pool, as the library does it. */
+function signEs256OnThreadPool(claims, key) {
+  const input = `${JWT_HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  return new Promise((resolve, reject) => {
+    sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }, (error, signature) =>
+      error === null ? resolve(`${input}.${signature.toString('base64url')}`) : reject(error),
+    );
+  });
+}
+
 /**
  * The ceiling's refresh and setup issue over one backend.
  * `refresh(presented, userAgent, ip)` resolves the answer body, or null for a 401.
+ * `signing: 'threadpool'` (diagnostic, `BENCH_OFFLOAD=1`) signs as the library does instead of inline.
  */
-export function createCeiling({ backend, user, key }) {
+export function createCeiling({ backend, user, key, signing = 'inline' }) {
   if (key.type !== 'private') throw new Error('the ceiling signs with a private KeyObject');
   const secret = randomBytes(32).toString('hex');
   const usersById = new Map([[user.id, user]]);
@@ -94,7 +105,8 @@ export function createCeiling({ backend, user, key }) {
       .digest('hex');
     const client = { userAgent: userAgent ?? row.user_agent, ip: ip ?? row.ip };
     if (!(await backend.rotate(sha256(presented), rowOf(sha256(next), row.family_id, generation, nowMs, client), nowMs))) return null;
-    return { token: signEs256(claims, key), refresh_token: next };
+    const token = signing === 'threadpool' ? await signEs256OnThreadPool(claims, key) : signEs256(claims, key);
+    return { token, refresh_token: next };
   }
 
   async function issue(n) {

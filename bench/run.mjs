@@ -22,6 +22,8 @@
 //   BENCH_WRITE_DOCS         0 = do not write docs/benchmarks.md (default 1)
 //   BENCH_BRIDGE             1 = also measure a diagnostic route in each round: the
 //                            ceiling behind the Fetch API round trip our adapter makes
+//   BENCH_OFFLOAD            1 = also measure the bare ceiling signing on libuv's thread pool,
+//                            as the library does (the ceiling proper signs inline)
 //
 // Protected-route row (after the main row, its own bench/protected-server.mjs child): GET /api/me
 // behind `app.requireAuth` against a bare node:http route doing node:crypto.verify and the same
@@ -61,6 +63,7 @@ const CONNECTIONS = Math.max(1, Math.floor(envNumber('BENCH_CONNECTIONS', 50)));
 const PROFILE_DURATION = envNumber('BENCH_PROFILE_DURATION', 4);
 const WRITE_DOCS = process.env.BENCH_WRITE_DOCS !== '0';
 const BRIDGE = process.env.BENCH_BRIDGE === '1';
+const OFFLOAD = process.env.BENCH_OFFLOAD === '1';
 /** Goals of issue 13: ours with group commit off, and on, as a multiple of the bare node:http ceiling. */
 const GOAL = 0.9;
 const GOAL_GC = 1.3;
@@ -171,9 +174,17 @@ const ROUTES = {
   ours: { label: 'ours', path: '/api/token/refresh', server: 'app' },
   oursGc: { label: 'ours + group commit', path: '/api/token/refresh', server: 'gc' },
   bridge: { label: 'bridge', path: '/bridge/refresh', server: 'app' },
+  offload: { label: 'ceiling, threadpool signing', path: '/ceiling/refresh', server: 'bareOffload' },
 };
 /** The routes of one round of the main row, in order. */
-const ROUND = [ROUTES.ceiling, ROUTES.framework, ...(BRIDGE ? [ROUTES.bridge] : []), ROUTES.ours, ROUTES.oursGc];
+const ROUND = [
+  ROUTES.ceiling,
+  ...(OFFLOAD ? [ROUTES.offload] : []),
+  ROUTES.framework,
+  ...(BRIDGE ? [ROUTES.bridge] : []),
+  ROUTES.ours,
+  ROUTES.oursGc,
+];
 /** The routes of an extra row (one run each). */
 const ROW_ROUTES = [ROUTES.ceiling, ROUTES.framework, ROUTES.ours];
 
@@ -727,6 +738,14 @@ function renderTable(measured, summary) {
       `framework ceiling: the same behind a bare Fastify route (${pct(summary.framework.rps / summary.ceiling.rps)} of the ceiling)`,
       summary.framework,
     ),
+    ...(summary.offload
+      ? [
+          row(
+            `diagnostic: the ceiling signing on libuv's thread pool, as ours does (${pct(summary.offload.rps / summary.ceiling.rps)} of the ceiling)`,
+            summary.offload,
+          ),
+        ]
+      : []),
     ...(summary.bridge
       ? [
           row(
@@ -1088,7 +1107,7 @@ npm run bench:clear      # jwt-refresh clear on 1,000,000 expired rows, SQLite t
 Other knobs: \`BENCH_WARMUP\` (s, default 2), \`BENCH_ROUNDS\` (default 3),
 \`BENCH_CONNECTIONS\` (default 50), \`BENCH_PROFILE_DURATION\` (s, default 4, 0 = off),
 \`BENCH_PROFILE_DIR\` (keep the \`.cpuprofile\` files), \`BENCH_WRITE_DOCS=0\`,
-\`BENCH_BRIDGE=1\` (adds a diagnostic route to each round), \`BENCH_CHECKPOINT=auto\`
+\`BENCH_BRIDGE=1\` (adds a diagnostic route to each round), \`BENCH_OFFLOAD=1\` (adds the ceiling signing on the thread pool to each round), \`BENCH_CHECKPOINT=auto\`
 (the store and the ceiling checkpoint the WAL in the committing request, SQLite's
 auto-checkpoint, instead of in a worker thread), \`BENCH_MAX_BATCH\` (group commit's \`maxBatch\`);
 for the extra rows \`BENCH_ROWS\` (\`all\`, \`main\` or a comma list of ${EXTRA_ROWS.map((row) => `\`${row.id}\``).join(', ')}),
@@ -1316,6 +1335,7 @@ async function main() {
     problems: all.filter((run) => !run.profiled).reduce((acc, run) => acc + problemsOf(run).length, 0),
   };
   if (BRIDGE) summary.bridge = figures(ROUTES.bridge);
+  if (OFFLOAD) summary.offload = figures(ROUTES.offload);
   summary.protected = protectedRow;
   summary.ratio = summary.ours.rps / summary.ceiling.rps;
   summary.ratioGc = summary.oursGc.rps / summary.ceiling.rps;

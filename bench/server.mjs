@@ -83,6 +83,11 @@ const { app, jwtRefresh } = ours;
 const backend = await sqliteBackend({ dir: dbDir, checkpoint: CHECKPOINT });
 const ceiling = createCeiling({ backend, user, key: ceilingKey });
 const bare = await bareCeilingServer(ceiling);
+// Diagnostic, only with BENCH_OFFLOAD=1: the same bare ceiling, signing on libuv's thread pool as the library does.
+const bareOffload =
+  process.env.BENCH_OFFLOAD === '1'
+    ? await bareCeilingServer(createCeiling({ backend, user, key: ceilingKey, signing: 'threadpool' }))
+    : null;
 const UNAUTHORIZED = { code: 401, message: 'Invalid JWT Refresh Token' };
 
 // The same ceiling behind a bare Fastify route: the framework's cost, not a ratio's denominator.
@@ -148,6 +153,7 @@ const handlers = {
   },
   async stop() {
     await bare.close();
+    await bareOffload?.close();
     for (const server of [ours, oursGc]) {
       await server.app.close();
       await server.jwtRefresh.close();
@@ -170,4 +176,8 @@ process.on('message', async (message) => {
 
 await app.listen({ host: '127.0.0.1', port: 0 });
 await oursGc.app.listen({ host: '127.0.0.1', port: 0 });
-process.send({ type: 'ready', port: app.server.address().port, ports: { bare: bare.port, gc: oursGc.app.server.address().port } });
+process.send({
+  type: 'ready',
+  port: app.server.address().port,
+  ports: { bare: bare.port, gc: oursGc.app.server.address().port, ...(bareOffload === null ? {} : { bareOffload: bareOffload.port }) },
+});
