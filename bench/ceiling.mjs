@@ -40,16 +40,18 @@ const RETENTION_MARGIN_MS = 60_000; // Redis: keep a record a little past its va
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
 const JWT_HEADER = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'JWT' })).toString('base64url');
 
+const signingInput = (claims) => `${JWT_HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+
 /** A compact ES256 JWT of `claims`: node:crypto's ECDSA, P-1363 signature encoding as JWS wants. */
 function signEs256(claims, key) {
-  const input = `${JWT_HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const input = signingInput(claims);
   const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
   return `${input}.${signature.toString('base64url')}`;
 }
 
 /** The same signature with sign()'s callback form: the ECDSA math runs on libuv's thread pool, as the library does it. */
 function signEs256OnThreadPool(claims, key) {
-  const input = `${JWT_HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const input = signingInput(claims);
   return new Promise((resolve, reject) => {
     sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }, (error, signature) =>
       error === null ? resolve(`${input}.${signature.toString('base64url')}`) : reject(error),

@@ -330,8 +330,8 @@ export class PostgresRefreshTokenStore implements RefreshTokenStore {
     // pg's client-side read timeout: a reply that never comes (a server gone without closing the socket) fails the
     // query, and the pool then discards that connection instead of lending it out stuck.
     const query_timeout = deadlineOf(operation ?? '', this.#timeoutMs);
-    const name = this.#statementName(text);
-    return this.pool.query<R>({ text, values, query_timeout, ...(name === undefined ? {} : { name }) } as pg.QueryConfig<Param[]>);
+    // No name (preparedStatements off) is pg's unnamed statement, exactly as if the key were absent.
+    return this.pool.query<R>({ text, values, query_timeout, name: this.#statementName(text) } as pg.QueryConfig<Param[]>);
   }
 
   /**
